@@ -1,0 +1,337 @@
+"""Validation of a whole file: split into line-aligned chunks, checked in parallel processes.
+
+Each worker streams its byte range, runs the pack's fast path on every line and the full check on
+the lines the fast path does not clear, counts tokens when asked, and spills its findings to a
+temporary file so that memory stays flat however many problems a file has. The parent stitches
+line numbers together in file order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import orjson
+
+from tuneops.datasets.findings import ERROR, Finding
+from tuneops.datasets.reader import (
+    DEFAULT_MAX_DEPTH,
+    _depth,
+    DEFAULT_MAX_LINE_BYTES,
+    chunk_boundaries,
+    iter_raw_lines,
+    open_dataset,
+    parse_line,
+    too_long_finding,
+)
+from tuneops.datasets.rules import DatasetStats, RulePack, get_pack
+from tuneops.datasets.rules.base import Ctx
+
+__all__ = ["RuleSummary", "ValidationOptions", "ValidationReport", "validate_file"]
+
+CHUNK_BYTES = 16 * 1024 * 1024
+IN_PROCESS_BELOW = 8 * 1024 * 1024
+SPILL_EVERY = 5000
+FAST_PATH_MIN_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationOptions:
+    provider: str = "openai"
+    method: str = "sft"
+    model: str | None = None
+    count_tokens: bool = False
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_samples: int = 20  # places kept in memory per rule for the summary
+    workers: int | None = None  # None: one per CPU for large files, in-process for small ones
+
+
+@dataclass(slots=True)
+class RuleSummary:
+    rule: str
+    severity: str
+    count: int
+    samples: list[Finding]
+
+
+@dataclass(slots=True)
+class _ChunkResult:
+    index: int
+    lines: int
+    stats: DatasetStats
+    counts: dict[str, tuple[str, int]]
+    samples: dict[str, list[tuple[Any, ...]]]
+    spill: str | None
+
+
+@dataclass(slots=True)
+class ValidationReport:
+    """The outcome of `validate_file`. Use as a context manager (or call `close`) to remove spills."""
+
+    file: str
+    pack: RulePack
+    model: str | None
+    stats: DatasetStats
+    summaries: dict[str, RuleSummary]
+    dataset_findings: list[Finding]
+    token_method: str | None = None
+    _spills: list[tuple[str, int]] = field(default_factory=list)
+    _tmpdir: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(s.count for s in self.summaries.values() if s.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(s.count for s in self.summaries.values() if s.severity != ERROR)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def findings(self) -> Iterator[Finding]:
+        """Every finding, in file order (line findings first, then dataset-level ones), streamed."""
+        for path, offset in self._spills:
+            with open(path, "rb") as f:
+                for raw in f:
+                    yield Finding.from_row(orjson.loads(raw), offset)
+        yield from self.dataset_findings
+
+    def close(self) -> None:
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> ValidationReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Sink:
+    """Per-chunk findings: counts and first samples in memory, everything else spilled to disk."""
+
+    def __init__(self, spill_path: str, max_samples: int) -> None:
+        self.spill_path = spill_path
+        self.max_samples = max_samples
+        self.buffer: list[Finding] = []
+        self.counts: dict[str, tuple[str, int]] = {}
+        self.samples: dict[str, list[tuple[Any, ...]]] = {}
+        self.spilled = False
+
+    def add_all(self, found: list[Finding]) -> None:
+        for f in found:
+            sev_count = self.counts.get(f.rule)
+            self.counts[f.rule] = (f.severity, 1 if sev_count is None else sev_count[1] + 1)
+            samples = self.samples.setdefault(f.rule, [])
+            if len(samples) < self.max_samples:
+                samples.append(f.to_row())
+        self.buffer.extend(found)
+        if len(self.buffer) >= SPILL_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        with open(self.spill_path, "ab") as out:
+            out.write(b"".join(orjson.dumps(f.to_row()) + b"\n" for f in self.buffer))
+        self.buffer.clear()
+        self.spilled = True
+
+
+def _make_counter(pack: RulePack, model: str | None) -> Any:
+    from tuneops.datasets.tokens import counter_for
+
+    return counter_for(pack, model)
+
+
+def _run_chunk(
+    path: str, index: int, start: int, end: int, opts: ValidationOptions, spill_dir: str
+) -> _ChunkResult:
+    pack = get_pack(opts.provider, opts.method)
+    stats = DatasetStats(bytes=end - start)
+    sink = _Sink(os.path.join(spill_dir, f"chunk-{index:06d}.jsonl"), opts.max_samples)
+    decoder = msgspec.json.Decoder(pack.fast_type) if pack.fast_type is not None else None
+    decode = decoder.decode if decoder is not None else None
+    fast_ok = pack.fast_ok
+    free_values = pack.fast_free_values
+    encode = msgspec.json.encode
+    if opts.max_depth < FAST_PATH_MIN_DEPTH:
+        decode = None  # the fast structs themselves nest this deep
+    counter = _make_counter(pack, opts.model) if opts.count_tokens else None
+    limit = pack.token_limit(opts.model) if counter is not None else None
+    blank_sev = pack.blank_line_severity
+    max_depth = opts.max_depth
+    max_line = opts.max_line_bytes
+    prefix = pack.prefix
+    n = 0
+    examples = valid = blank = 0
+    tok_total = tok_max = over = 0
+    found: list[Finding] = []
+    with open_dataset(path) as f:
+        for item in iter_raw_lines(f, start, end, max_line):
+            n += 1
+            if isinstance(item, int):
+                sink.add_all([too_long_finding(n, item, max_line)])
+                continue
+            raw = item
+            ok = False
+            obj: Any = None
+            if decode is not None and raw[:1] == b"{":
+                try:
+                    rec = decode(raw)
+                    ok = fast_ok(rec, raw)
+                    if ok:
+                        for value, base in free_values(rec):
+                            # bracket count of the re-encoded value bounds its depth, in C
+                            enc = encode(value)
+                            if (
+                                base + enc.count(b"{") + enc.count(b"[") > max_depth
+                                and base + _depth(value, max_depth - base) > max_depth
+                            ):
+                                ok = False
+                except (msgspec.DecodeError, ValueError, RecursionError):
+                    ok = False
+            if ok:
+                examples += 1
+                valid += 1
+                if counter is None:
+                    continue
+                obj = orjson.loads(raw)
+            else:
+                found.clear()
+                obj = parse_line(raw, n, found, max_depth=max_depth, blank_severity=blank_sev)
+                if obj is None:
+                    if not raw or raw.isspace():
+                        blank += 1
+                    if found:
+                        sink.add_all(found)
+                    continue
+                examples += 1
+                pack.check(obj, Ctx(prefix, n, found))
+                if found:
+                    sink.add_all(found)
+                if any(x.severity == ERROR for x in found):
+                    continue
+                valid += 1
+                if counter is None:
+                    continue
+            tokens = counter.count(obj)
+            tok_total += tokens
+            tok_max = max(tok_max, tokens)
+            if limit is not None and tokens > limit:
+                over += 1
+                sink.add_all([
+                    Finding(n, "", f"{prefix}.example.too_many_tokens", ERROR,
+                            f"{tokens:,} tokens; {opts.model} trains on at most {limit:,} per"
+                            " example (longer ones are truncated or rejected): shorten or split it")
+                ])
+    sink.flush()
+    stats.lines = n
+    stats.examples = examples
+    stats.valid_examples = valid - over
+    stats.blank_lines = blank
+    if counter is not None:
+        stats.tokens_counted = True
+        stats.tokens_total = tok_total
+        stats.tokens_max = tok_max
+        stats.over_token_limit = over
+    return _ChunkResult(index, n, stats, sink.counts, sink.samples,
+                        sink.spill_path if sink.spilled else None)
+
+
+def _run_chunk_star(args: tuple[Any, ...]) -> _ChunkResult:
+    return _run_chunk(*args)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork starts workers in milliseconds and shares the parent's imports; elsewhere spawn.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def validate_file(
+    path: str | os.PathLike[str],
+    options: ValidationOptions | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> ValidationReport:
+    """Validate a JSONL file against a vendor's rule pack. Never raises on the file's contents.
+
+    Raises `DatasetIOError` when the file cannot be read, `UnknownProviderError` for a bad name.
+    `progress(done_bytes, total_bytes)` is called as chunks finish.
+    """
+    opts = options or ValidationOptions()
+    pack = get_pack(opts.provider, opts.method)  # fail fast on a bad name
+    p = os.fspath(path)
+    open_dataset(p).close()  # fail fast on a missing / unreadable / non-regular file
+    size = os.path.getsize(p)
+    tmpdir = tempfile.mkdtemp(prefix="tuneops-validate-")
+    token_method = None
+    if opts.count_tokens:
+        token_method = _make_counter(pack, opts.model).describe()
+    try:
+        chunks = chunk_boundaries(p, CHUNK_BYTES)
+        workers = opts.workers
+        if workers is None:
+            workers = 1 if size < IN_PROCESS_BELOW else min(os.cpu_count() or 1, len(chunks))
+        jobs = [(p, i, s, e, opts, tmpdir) for i, (s, e) in enumerate(chunks)]
+        results: Iterator[_ChunkResult]
+        executor = None
+        if workers <= 1 or len(jobs) <= 1:
+            results = (_run_chunk_star(j) for j in jobs)
+        else:
+            executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+            results = executor.map(_run_chunk_star, jobs)
+        stats = DatasetStats()
+        summaries: dict[str, RuleSummary] = {}
+        spills: list[tuple[str, int]] = []
+        line_offset = 0
+        done = 0
+        try:
+            for res in results:
+                stats.merge(res.stats)
+                for rule, (sev, count) in res.counts.items():
+                    s = summaries.get(rule)
+                    if s is None:
+                        s = summaries[rule] = RuleSummary(rule, sev, 0, [])
+                    s.count += count
+                    room = opts.max_samples - len(s.samples)
+                    if room > 0:
+                        s.samples.extend(
+                            Finding.from_row(r, line_offset) for r in res.samples[rule][:room]
+                        )
+                if res.spill:
+                    spills.append((res.spill, line_offset))
+                line_offset += res.lines
+                done += res.stats.bytes
+                if progress is not None:
+                    progress(done, size)
+        finally:
+            if executor is not None:
+                executor.shutdown(cancel_futures=True)
+        stats.bytes = size
+        ds = pack.dataset_findings(stats, opts.model)
+        for f in ds:
+            s = summaries.setdefault(f.rule, RuleSummary(f.rule, f.severity, 0, []))
+            s.count += 1
+            s.samples.append(f)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return ValidationReport(
+        file=p, pack=pack, model=opts.model, stats=stats, summaries=summaries,
+        dataset_findings=ds, token_method=token_method, _spills=spills, _tmpdir=tmpdir,
+    )

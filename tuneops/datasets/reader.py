@@ -1,0 +1,289 @@
+"""Streaming JSONL reader.
+
+Never holds the file in memory: it reads fixed-size blocks and splits them into lines; a line longer
+than `max_line_bytes` is skipped to its newline without being buffered (a 1 GB line costs one block
+of memory). Every problem a single line can have is reported as a Finding with rule ids in the
+``jsonl.`` namespace; nothing here raises on bad bytes.
+
+CRLF endings and a missing final newline are accepted silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import orjson
+
+from tuneops.datasets.findings import ERROR, WARNING, Finding, Severity
+from tuneops.errors import DatasetIOError
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_LINE_BYTES",
+    "BLOCK_SIZE",
+    "LineRecord",
+    "chunk_boundaries",
+    "iter_raw_lines",
+    "open_dataset",
+    "parse_line",
+    "read_records",
+]
+
+DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+BLOCK_SIZE = 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+_TOO_LONG = object()
+
+
+def open_dataset(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a dataset for binary reading, refusing directories, FIFOs and devices with a clear error."""
+    p = os.fspath(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError as exc:
+        raise DatasetIOError(f"{p}: no such file", hint="check the path") from exc
+    except OSError as exc:
+        raise DatasetIOError(f"{p}: cannot read: {exc.strerror}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise DatasetIOError(f"{p}: is {kind}", hint="give the path of a .jsonl file")
+    try:
+        return open(p, "rb")  # noqa: SIM115 - the caller owns the handle
+    except OSError as exc:
+        raise DatasetIOError(f"{p}: cannot open: {exc.strerror}") from exc
+
+
+def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[int, int]]:
+    """Split a file into byte ranges of about `target` bytes, each starting at a line start."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return []
+    cuts = [0]
+    with open_dataset(path) as f:
+        pos = target
+        while pos < size:
+            f.seek(pos)
+            # advance to just past the next newline, reading in blocks (a huge line is scanned,
+            # never held)
+            cut = -1
+            while True:
+                block = f.read(BLOCK_SIZE)
+                if not block:
+                    break
+                i = block.find(b"\n")
+                if i >= 0:
+                    cut = pos + i + 1
+                    break
+                pos += len(block)
+            if cut < 0 or cut >= size:
+                break
+            if cut > cuts[-1]:
+                cuts.append(cut)
+            pos = max(cut, cuts[-1]) + target
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def iter_raw_lines(
+    f: BinaryIO, start: int, end: int, max_line_bytes: int
+) -> Iterator[bytes | int]:
+    """Yield each line's bytes (without the newline or a trailing CR) between two offsets.
+
+    A line longer than `max_line_bytes` is yielded as its length (an int) instead of its bytes.
+    """
+    f.seek(start)
+    remaining = end - start
+    carry = b""
+    skipping = -1  # >= 0: inside an over-long line, counting its bytes
+    while remaining > 0:
+        block = f.read(min(BLOCK_SIZE, remaining))
+        if not block:
+            break
+        remaining -= len(block)
+        if skipping >= 0:
+            i = block.find(b"\n")
+            if i < 0:
+                skipping += len(block)
+                continue
+            yield skipping + i
+            skipping = -1
+            block = block[i + 1 :]
+        lines = block.split(b"\n")
+        if carry:
+            lines[0] = carry + lines[0]
+        carry = lines.pop()
+        for line in lines:
+            if len(line) > max_line_bytes:
+                yield len(line)
+            elif line.endswith(b"\r"):
+                yield line[:-1]
+            else:
+                yield line
+        if len(carry) > max_line_bytes:
+            skipping = len(carry)
+            carry = b""
+    if skipping >= 0:
+        yield skipping
+    elif carry:
+        if len(carry) > max_line_bytes:
+            yield len(carry)
+        else:
+            yield carry[:-1] if carry.endswith(b"\r") else carry
+
+
+def _depth(obj: Any, limit: int) -> int:
+    """Nesting depth of a parsed value, iteratively (never a RecursionError); stops past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > limit:
+                return deepest
+        if isinstance(value, dict):
+            stack.extend((v, d + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, d + 1) for v in value if isinstance(v, dict | list))
+    return deepest
+
+
+def _diagnose_json(raw: bytes, line: int, err: orjson.JSONDecodeError, max_depth: int) -> Finding:
+    """Turn a parse failure into the most precise finding we can give."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Finding(
+            line, "", "jsonl.invalid_utf8", ERROR,
+            f"invalid UTF-8 at byte {exc.start + 1} of the line: re-encode the file as UTF-8",
+        )
+    msg = str(err)
+    if "depth limit" in msg or "recursion" in msg:
+        return Finding(
+            line, "", "jsonl.too_deep", ERROR,
+            f"nesting deeper than {max_depth} levels: flatten the record",
+        )
+    constants: list[str] = []
+
+    def _constant(name: str) -> float:
+        constants.append(name)
+        return 0.0
+
+    try:
+        json.loads(text, parse_constant=_constant)
+    except RecursionError:
+        return Finding(
+            line, "", "jsonl.too_deep", ERROR,
+            f"nesting deeper than {max_depth} levels: flatten the record",
+        )
+    except ValueError:
+        pass
+    else:
+        if constants:
+            return Finding(
+                line, "", "jsonl.nan", ERROR,
+                f"{constants[0]} is not valid JSON: write null or a finite number instead",
+            )
+        if "surrogate" in msg:
+            return Finding(
+                line, "", "jsonl.lone_surrogate", ERROR,
+                f"unpaired UTF-16 surrogate escape (column {err.colno}): it is not valid Unicode;"
+                " remove it or escape a full surrogate pair",
+            )
+    return Finding(
+        line, "", "jsonl.invalid_json", ERROR,
+        f"invalid JSON at column {err.colno}: {msg.split(':', 1)[0]}",
+    )
+
+
+def parse_line(
+    raw: bytes,
+    line: int,
+    findings: list[Finding],
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    blank_severity: Severity | None = WARNING,
+) -> dict[str, Any] | None:
+    """Parse one line (already split, no newline). Append line-level findings; return the object or None.
+
+    Returns None for a blank line, a parse failure, a non-object, or a too-deep value.
+    """
+    if not raw or raw.isspace():
+        if blank_severity is not None:
+            findings.append(
+                Finding(line, "", "jsonl.blank_line", blank_severity, "blank line: remove it")
+            )
+        return None
+    if raw.startswith(BOM):
+        findings.append(
+            Finding(
+                line, "", "jsonl.bom", WARNING,
+                "UTF-8 byte order mark at the start of the line: save the file without a BOM"
+                " (`tuneops fix` strips it)",
+            )
+        )
+        raw = raw[3:]
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        findings.append(_diagnose_json(raw, line, err, max_depth))
+        return None
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__ if obj is not None else "null"
+        kind = {"list": "array", "str": "string", "int": "number", "float": "number"}.get(kind, kind)
+        findings.append(
+            Finding(line, "", "jsonl.not_object", ERROR, f"the line is a JSON {kind}, not an object:"
+                    " each line must be one JSON object (one training example)")
+        )
+        return None
+    if _depth(obj, max_depth) > max_depth:
+        findings.append(
+            Finding(line, "", "jsonl.too_deep", ERROR,
+                    f"nesting deeper than {max_depth} levels: flatten the record")
+        )
+        return None
+    return obj
+
+
+def too_long_finding(line: int, length: int, limit: int) -> Finding:
+    return Finding(
+        line, "", "jsonl.line_too_long", ERROR,
+        f"line is {length:,} bytes, over the {limit:,}-byte limit: split the example or raise"
+        " --max-line-bytes",
+    )
+
+
+@dataclass(slots=True)
+class LineRecord:
+    """One physical line: its number, the parsed object (None if unusable) and line-level findings."""
+
+    line: int
+    obj: dict[str, Any] | None
+    findings: list[Finding] = field(default_factory=list)
+    raw: bytes | None = None
+
+
+def read_records(
+    path: str | os.PathLike[str],
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    blank_severity: Severity | None = WARNING,
+    keep_raw: bool = False,
+) -> Iterator[LineRecord]:
+    """Stream a JSONL file record by record, in one process. Never raises on the file's contents."""
+    with open_dataset(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        for n, item in enumerate(iter_raw_lines(f, 0, size, max_line_bytes), start=1):
+            if isinstance(item, int):
+                yield LineRecord(n, None, [too_long_finding(n, item, max_line_bytes)])
+                continue
+            found: list[Finding] = []
+            obj = parse_line(item, n, found, max_depth=max_depth, blank_severity=blank_severity)
+            yield LineRecord(n, obj, found, item if keep_raw else None)
