@@ -333,7 +333,7 @@ def check_messages(
         else:
             ctx.error(f"{p}.content", "content.type", f"content is a {describe_type(content)}:"
                       " use a string" + (" or an array of parts" if spec.allow_images else ""))
-        if "weight" in m:
+        if spec.allow_weight and "weight" in m:
             w = m["weight"]
             if isinstance(w, bool) or w not in (0, 1):
                 ctx.error(f"{p}.weight", "weight.invalid", f"weight is {w!r}: use 0 (do not train"
