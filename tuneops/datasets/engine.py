@@ -51,6 +51,7 @@ class ValidationOptions:
     count_tokens: bool = False
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
+    tokenizer: str = "auto"  # "auto" (fastest exact engine) or "tiktoken" (the reference)
     max_samples: int = 20  # places kept in memory per rule for the summary
     workers: int | None = None  # None: one per CPU for large files, in-process for small ones
 
@@ -150,10 +151,18 @@ class _Sink:
         self.spilled = True
 
 
-def _make_counter(pack: RulePack, model: str | None) -> Any:
+def _make_counter(pack: RulePack, opts: ValidationOptions) -> Any:
     from tuneops.datasets.tokens import counter_for
 
-    return counter_for(pack, model)
+    return counter_for(pack, opts.model, opts.tokenizer)
+
+
+def _too_long(line: int, tokens: int, limit: int, prefix: str, model: str | None) -> Finding:
+    return Finding(
+        line, "", f"{prefix}.example.too_many_tokens", ERROR,
+        f"{tokens:,} tokens; {model} trains on at most {limit:,} per example (longer ones are"
+        " truncated or rejected): shorten or split it",
+    )
 
 
 def _run_chunk(
@@ -169,7 +178,8 @@ def _run_chunk(
     encode = msgspec.json.encode
     if opts.max_depth < FAST_PATH_MIN_DEPTH:
         decode = None  # the fast structs themselves nest this deep
-    counter = _make_counter(pack, opts.model) if opts.count_tokens else None
+    counter = _make_counter(pack, opts) if opts.count_tokens else None
+    count_fast = getattr(counter, "count_fast", None)
     limit = pack.token_limit(opts.model) if counter is not None else None
     blank_sev = pack.blank_line_severity
     max_depth = opts.max_depth
@@ -177,7 +187,7 @@ def _run_chunk(
     prefix = pack.prefix
     n = 0
     examples = valid = blank = 0
-    tok_total = tok_max = over = 0
+    tok_total = tok_max = over = tok_content = 0
     found: list[Finding] = []
     with open_dataset(path) as f:
         for item in iter_raw_lines(f, start, end, max_line):
@@ -208,7 +218,17 @@ def _run_chunk(
                 valid += 1
                 if counter is None:
                     continue
-                obj = orjson.loads(raw)
+                tc = count_fast(rec) if count_fast is not None else None
+                if tc is None:
+                    tc = counter.count(orjson.loads(raw))
+                tok_content += tc.content
+                tokens = tc.training
+                tok_total += tokens
+                tok_max = max(tok_max, tokens)
+                if limit is not None and tokens > limit:
+                    over += 1
+                    sink.add_all([_too_long(n, tokens, limit, prefix, opts.model)])
+                continue
             else:
                 found.clear()
                 obj = parse_line(raw, n, found, max_depth=max_depth, blank_severity=blank_sev)
@@ -227,16 +247,14 @@ def _run_chunk(
                 valid += 1
                 if counter is None:
                     continue
-            tokens = counter.count(obj)
+            tc = counter.count(obj)
+            tokens = tc.training
+            tok_content += tc.content
             tok_total += tokens
             tok_max = max(tok_max, tokens)
             if limit is not None and tokens > limit:
                 over += 1
-                sink.add_all([
-                    Finding(n, "", f"{prefix}.example.too_many_tokens", ERROR,
-                            f"{tokens:,} tokens; {opts.model} trains on at most {limit:,} per"
-                            " example (longer ones are truncated or rejected): shorten or split it")
-                ])
+                sink.add_all([_too_long(n, tokens, limit, prefix, opts.model)])
     sink.flush()
     stats.lines = n
     stats.examples = examples
@@ -245,6 +263,7 @@ def _run_chunk(
     if counter is not None:
         stats.tokens_counted = True
         stats.tokens_total = tok_total
+        stats.content_tokens = tok_content
         stats.tokens_max = tok_max
         stats.over_token_limit = over
     return _ChunkResult(index, n, stats, sink.counts, sink.samples,
@@ -281,7 +300,7 @@ def validate_file(
     tmpdir = tempfile.mkdtemp(prefix="tuneops-validate-")
     token_method = None
     if opts.count_tokens:
-        token_method = _make_counter(pack, opts.model).describe()
+        token_method = _make_counter(pack, opts).describe()
     try:
         chunks = chunk_boundaries(p, CHUNK_BYTES)
         workers = opts.workers

@@ -91,9 +91,10 @@ def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[in
 
 
 def iter_raw_lines(
-    f: BinaryIO, start: int, end: int, max_line_bytes: int
+    f: BinaryIO, start: int, end: int, max_line_bytes: int, *, keep_cr: bool = False
 ) -> Iterator[bytes | int]:
-    """Yield each line's bytes (without the newline or a trailing CR) between two offsets.
+    """Yield each line's bytes (without the newline or, unless `keep_cr`, a trailing CR) between
+    two offsets.
 
     A line longer than `max_line_bytes` is yielded as its length (an int) instead of its bytes.
     """
@@ -121,7 +122,7 @@ def iter_raw_lines(
         for line in lines:
             if len(line) > max_line_bytes:
                 yield len(line)
-            elif line.endswith(b"\r"):
+            elif not keep_cr and line.endswith(b"\r"):
                 yield line[:-1]
             else:
                 yield line
@@ -134,7 +135,7 @@ def iter_raw_lines(
         if len(carry) > max_line_bytes:
             yield len(carry)
         else:
-            yield carry[:-1] if carry.endswith(b"\r") else carry
+            yield carry[:-1] if not keep_cr and carry.endswith(b"\r") else carry
 
 
 def _depth(obj: Any, limit: int) -> int:

@@ -69,6 +69,7 @@ class DatasetStats:
     bytes: int = 0
     tokens_total: int = 0  # training tokens of valid examples (when counted)
     tokens_max: int = 0
+    content_tokens: int = 0  # tokens of message contents alone (no chat overhead)
     tokens_counted: bool = False
     over_token_limit: int = 0
 
@@ -80,6 +81,7 @@ class DatasetStats:
         self.bytes += other.bytes
         self.tokens_total += other.tokens_total
         self.tokens_max = max(self.tokens_max, other.tokens_max)
+        self.content_tokens += other.content_tokens
         self.tokens_counted = self.tokens_counted or other.tokens_counted
         self.over_token_limit += other.over_token_limit
 
@@ -93,6 +95,7 @@ class DatasetStats:
         }
         if self.tokens_counted:
             d["tokens_total"] = self.tokens_total
+            d["content_tokens"] = self.content_tokens
             d["tokens_max_example"] = self.tokens_max
             d["examples_over_token_limit"] = self.over_token_limit
         return d
@@ -125,7 +128,7 @@ class RulePack:
         "dataset.too_few_examples": "fewer examples than the vendor's minimum",
         "dataset.too_many_examples": "more examples than the vendor's maximum",
         "dataset.file_too_large": "file larger than the vendor accepts",
-        "dataset.example_too_long": "an example over the model's per-example token limit",
+        "example.too_many_tokens": "an example over the model's per-example token limit",
     }
 
     @property
@@ -146,7 +149,7 @@ class RulePack:
                 continue
             if k == "dataset.file_too_large" and self.limits.max_file_bytes is None:
                 continue
-            if k == "dataset.example_too_long" and not self.model_token_limits:
+            if k == "example.too_many_tokens" and not self.model_token_limits:
                 continue
             out[f"{self.prefix}.{k}"] = v
         return out

@@ -1,0 +1,127 @@
+"""What every command shares: `--json`, error-to-exit-code mapping, output helpers."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from tuneops.errors import (
+    DatasetError,
+    DatasetIOError,
+    LossyConversionError,
+    TokenizerError,
+    TuneopsError,
+    UsageError,
+)
+
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_IO",
+    "EXIT_OK",
+    "EXIT_TOKENIZER",
+    "EXIT_USAGE",
+    "command",
+    "emit_json",
+    "exit_code_for",
+    "json_option",
+]
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_IO = 3
+EXIT_TOKENIZER = 4
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+# The one place domain errors become exit codes (most specific first).
+_EXIT_CODES: tuple[tuple[type[TuneopsError], int], ...] = (
+    (DatasetIOError, EXIT_IO),
+    (LossyConversionError, EXIT_DATA),
+    (DatasetError, EXIT_DATA),
+    (UsageError, EXIT_USAGE),
+    (TokenizerError, EXIT_TOKENIZER),
+    (TuneopsError, EXIT_DATA),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code_for(err: TuneopsError) -> int:
+    for cls, code in _EXIT_CODES:
+        if isinstance(err, cls):
+            return code
+    return EXIT_DATA
+
+
+def json_option(f: F) -> F:
+    """Adds `--json`: print exactly one JSON document on stdout instead of tables."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+    )(f)
+
+
+def emit_json(doc: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def _report_error(message: str, hint: str, as_json: bool, code: int) -> None:
+    if as_json:
+        emit_json({"ok": False, "error": {"message": message, "hint": hint, "exit_code": code}})
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"  {hint}", err=True)
+
+
+def command(f: F) -> F:
+    """Wrap a command body: domain errors -> one clear line and their exit code, never a traceback
+    (unless `tuneops --debug`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool((ctx.find_root().obj or {}).get("debug"))
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return f(*args, **kwargs)
+        except TuneopsError as err:
+            if debug:
+                raise
+            code = exit_code_for(err)
+            _report_error(err.message, err.hint, as_json, code)
+            ctx.exit(code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as err:
+            if debug:
+                raise
+            _report_error(
+                f"internal error: {type(err).__name__}: {err}",
+                "this is a bug in tuneops; rerun with `tuneops --debug ...` and report the traceback",
+                as_json, EXIT_INTERNAL,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def provider_option(required: bool = True, help_: str = "Vendor whose rules apply.") -> Callable[[F], F]:
+    return click.option("--provider", "-p", required=required, metavar="NAME", help=help_)
+
+
+def method_option(f: F) -> F:
+    return click.option(
+        "--method", "-m", default="sft", show_default=True, metavar="sft|dpo",
+        help="Training method (Vertex calls dpo 'preference').",
+    )(f)
