@@ -28,6 +28,7 @@ __all__ = [
     "BLOCK_SIZE",
     "LineRecord",
     "chunk_boundaries",
+    "iter_line_blocks",
     "iter_raw_lines",
     "open_dataset",
     "parse_line",
@@ -90,52 +91,67 @@ def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[in
     return list(zip(cuts[:-1], cuts[1:], strict=True))
 
 
-def iter_raw_lines(
+def iter_line_blocks(
     f: BinaryIO, start: int, end: int, max_line_bytes: int, *, keep_cr: bool = False
-) -> Iterator[bytes | int]:
-    """Yield each line's bytes (without the newline or, unless `keep_cr`, a trailing CR) between
-    two offsets.
+) -> Iterator[list[bytes | int]]:
+    """Yield the lines between two offsets in lists, one list per block read.
 
-    A line longer than `max_line_bytes` is yielded as its length (an int) instead of its bytes.
+    Each line comes without its newline (and, unless `keep_cr`, without a trailing CR). A line
+    longer than `max_line_bytes` comes as its length (an int) instead of its bytes, and is never
+    held in memory whole.
     """
     f.seek(start)
     remaining = end - start
     carry = b""
     skipping = -1  # >= 0: inside an over-long line, counting its bytes
+
+    def finish(lines: list[bytes], has_cr: bool) -> list[bytes | int]:
+        out: list[bytes | int] = list(lines)
+        if has_cr and not keep_cr:
+            out = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        if lines and max(map(len, lines)) > max_line_bytes:
+            out = [len(x) if isinstance(x, bytes) and len(x) > max_line_bytes else x for x in out]
+        return out
+
     while remaining > 0:
         block = f.read(min(BLOCK_SIZE, remaining))
         if not block:
             break
         remaining -= len(block)
+        head: list[bytes | int] = []
         if skipping >= 0:
             i = block.find(b"\n")
             if i < 0:
                 skipping += len(block)
                 continue
-            yield skipping + i
+            head = [skipping + i]
             skipping = -1
             block = block[i + 1 :]
         lines = block.split(b"\n")
+        carry_cr = b"\r" in carry
         if carry:
             lines[0] = carry + lines[0]
         carry = lines.pop()
-        for line in lines:
-            if len(line) > max_line_bytes:
-                yield len(line)
-            elif not keep_cr and line.endswith(b"\r"):
-                yield line[:-1]
-            else:
-                yield line
         if len(carry) > max_line_bytes:
             skipping = len(carry)
             carry = b""
+        body = finish(lines, b"\r" in block or carry_cr)
+        if head:
+            body = head + body
+        if body:
+            yield body
     if skipping >= 0:
-        yield skipping
+        yield [skipping]
     elif carry:
-        if len(carry) > max_line_bytes:
-            yield len(carry)
-        else:
-            yield carry[:-1] if not keep_cr and carry.endswith(b"\r") else carry
+        yield finish([carry], b"\r" in carry)
+
+
+def iter_raw_lines(
+    f: BinaryIO, start: int, end: int, max_line_bytes: int, *, keep_cr: bool = False
+) -> Iterator[bytes | int]:
+    """Like `iter_line_blocks`, one line at a time."""
+    for block in iter_line_blocks(f, start, end, max_line_bytes, keep_cr=keep_cr):
+        yield from block
 
 
 def _depth(obj: Any, limit: int) -> int:

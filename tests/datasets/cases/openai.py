@@ -56,6 +56,7 @@ SFT_BAD: list[tuple[str, dict[str, Any]]] = [
     ("openai.assistant.all_weight_zero", chat(U, {**A, "weight": 0})),
     ("openai.example.trailing_non_assistant", chat(U, A, U)),
     ("openai.tool_calls.type", chat(U, {"role": "assistant", "tool_calls": []}, tools=TOOLS)),
+    ("openai.tool_calls.type", chat(U, {"role": "assistant", "content": "x", "tool_calls": []})),
     ("openai.tool_call.id", chat(U, {"role": "assistant", "tool_calls": [{**CALL, "id": 7}]}, tools=TOOLS)),
     ("openai.tool_call.duplicate_id", chat(U, {"role": "assistant", "tool_calls": [CALL, CALL]}, tools=TOOLS)),
     ("openai.tool_call.type", chat(U, {"role": "assistant", "tool_calls": [{**CALL, "type": "code"}]},

@@ -415,12 +415,12 @@ def check_chat(obj: dict[str, Any], ctx: Ctx, spec: ChatSpec) -> None:
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class _FastFn(msgspec.Struct, forbid_unknown_fields=True):
+class _FastFn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     name: _NonEmpty
     arguments: str
 
 
-class _FastCall(msgspec.Struct, forbid_unknown_fields=True):
+class _FastCall(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     id: _NonEmpty
     function: _FastFn
     type: Literal["function"] = "function"
@@ -438,13 +438,13 @@ def fast_types(spec: ChatSpec) -> tuple[type, type]:
         fields.append(("tool_call_id", str | None, None))
     if spec.allow_name:
         fields.append(("name", _NonEmpty | msgspec.UnsetType, msgspec.UNSET))
-    msg = msgspec.defstruct("FastMessage", fields, forbid_unknown_fields=True)
+    msg = msgspec.defstruct("FastMessage", fields, forbid_unknown_fields=True, gc=False)
     rec_fields: list[tuple[str, Any, Any]] = [("messages", list[msg], msgspec.NODEFAULT)]  # type: ignore[valid-type]
     if "tools" in spec.top_keys and spec.allow_tools:
         rec_fields.append(("tools", list[dict[str, Any]] | msgspec.UnsetType, msgspec.UNSET))
     if "parallel_tool_calls" in spec.top_keys:
         rec_fields.append(("parallel_tool_calls", bool | msgspec.UnsetType, msgspec.UNSET))
-    rec = msgspec.defstruct("FastChat", rec_fields, forbid_unknown_fields=True)
+    rec = msgspec.defstruct("FastChat", rec_fields, forbid_unknown_fields=True, gc=False)
     return msg, rec
 
 
@@ -485,6 +485,8 @@ def fast_messages_ok(
             if allow_tools:
                 calls = m.tool_calls
                 if calls is not None:
+                    if not calls:
+                        return False
                     if call_ids is None:
                         call_ids = set()
                     for call in calls:

@@ -215,5 +215,5 @@ def check_chat_input(inp: dict[str, Any], ctx: Ctx, spec: ChatSpec) -> None:
                            need_assistant=False)
     if roles and roles[-1] and roles[-1] != "user":
         ctx.error(f"input.messages[{len(roles) - 1}].role", "dpo.input_last_role", "the input"
-                  f" ends with a {roles[-1]} message: it must end with the user turn that the"
+                  f" ends with the {roles[-1]}'s message: it must end with the user turn that the"
                   " preferred and non-preferred outputs answer")
