@@ -91,8 +91,9 @@ def resolve_epochs(provider: str, epochs: int | str | None, n_examples: int,
     want_auto = epochs == "auto" or (epochs is None and rule_default in (None, "auto"))
     if want_auto:
         if provider == "openai":
-            return openai_auto_epochs(n_examples), "OpenAI's auto rule: " + (
-                rule_text or "3 epochs, adjusted so that 100 to 25,000 example passes are made")
+            return openai_auto_epochs(n_examples), (
+                f"OpenAI's \"auto\" rule for {n_examples:,} examples: 3, adjusted to make"
+                " 100 to 25,000 example passes")
         if isinstance(rule_default, int):
             return rule_default, f"{provider} default ({rule_text})" if rule_text else "default"
         raise UsageError(f"{provider} has no documented automatic epoch rule",
