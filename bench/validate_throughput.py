@@ -20,6 +20,7 @@ count once per process, so it overstates); "max RSS" is the largest single proce
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -104,10 +105,8 @@ def run(cmd: list[str]) -> dict[str, float | str]:
                 procs = [ps, *ps.children(recursive=True)]
                 rss = []
                 for p in procs:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         rss.append(p.memory_info().rss)
-                    except psutil.Error:
-                        pass
                 peak_tree = max(peak_tree, sum(rss))
                 peak_one = max(peak_one, max(rss, default=0))
             except psutil.Error:

@@ -14,8 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +26,8 @@ import orjson
 from tuneops.datasets.findings import ERROR, Finding
 from tuneops.datasets.reader import (
     DEFAULT_MAX_DEPTH,
-    _depth,
     DEFAULT_MAX_LINE_BYTES,
+    _depth,
     chunk_boundaries,
     iter_line_blocks,
     open_dataset,
@@ -182,7 +182,9 @@ def _run_chunk(
     pack = get_pack(opts.provider, opts.method)
     stats = DatasetStats(bytes=end - start)
     sink = _Sink(os.path.join(spill_dir, f"chunk-{index:06d}.jsonl"), opts.max_samples)
-    decoder = msgspec.json.Decoder(pack.fast_type) if pack.fast_type is not None else None
+    decoder: msgspec.json.Decoder[Any] | None = (
+        msgspec.json.Decoder(pack.fast_type) if pack.fast_type is not None else None
+    )
     decode = decoder.decode if decoder is not None else None
     fast_ok = pack.fast_ok
     free_values = pack.fast_free_values
@@ -205,9 +207,10 @@ def _run_chunk(
         for block in iter_line_blocks(f, start, end, max_line):
             for raw in block:
                 n += 1
-                if raw.__class__ is int:
-                    sink.add_all([too_long_finding(n, raw, max_line)])  # type: ignore[arg-type]
+                if type(raw) is int:
+                    sink.add_all([too_long_finding(n, raw, max_line)])
                     continue
+                assert isinstance(raw, bytes)
                 ok = False
                 if decode is not None:
                     try:
@@ -233,10 +236,9 @@ def _run_chunk(
                         tc = counter.count(orjson.loads(raw))
                 else:
                     found.clear()
-                    obj = parse_line(raw, n, found,  # type: ignore[arg-type]
-                                     max_depth=max_depth, blank_severity=blank_sev)
+                    obj = parse_line(raw, n, found, max_depth=max_depth, blank_severity=blank_sev)
                     if obj is None:
-                        if not raw or raw.isspace():  # type: ignore[union-attr]
+                        if not raw or raw.isspace():
                             blank += 1
                         if found:
                             sink.add_all(found)
@@ -254,8 +256,7 @@ def _run_chunk(
                 tokens = tc.training
                 tok_content += tc.content
                 tok_total += tokens
-                if tokens > tok_max:
-                    tok_max = tokens
+                tok_max = max(tok_max, tokens)
                 if limit is not None and tokens > limit:
                     over += 1
                     sink.add_all([_too_long(n, tokens, limit, prefix, opts.model)])
@@ -325,9 +326,8 @@ def _results_in_order(jobs: list[tuple[Any, ...]], workers: int) -> Iterator[_Ch
 
 def _mp_context() -> multiprocessing.context.BaseContext:
     # fork starts workers in milliseconds and shares the parent's imports; elsewhere spawn.
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return multiprocessing.get_context(method)
 
 
 def validate_file(

@@ -15,6 +15,7 @@ is never modified; both outputs are written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -103,10 +104,8 @@ def atomic_writer(dst: str) -> Iterator[IO[bytes]]:
             os.fsync(out.fileno())
         os.replace(tmp, dst)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

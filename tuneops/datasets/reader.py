@@ -10,6 +10,7 @@ CRLF endings and a missing final newline are accepted silently.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -23,9 +24,9 @@ from tuneops.datasets.findings import ERROR, WARNING, Finding, Severity
 from tuneops.errors import DatasetIOError
 
 __all__ = [
+    "BLOCK_SIZE",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_LINE_BYTES",
-    "BLOCK_SIZE",
     "LineRecord",
     "chunk_boundaries",
     "iter_line_blocks",
@@ -55,7 +56,7 @@ def open_dataset(path: str | os.PathLike[str]) -> BinaryIO:
         kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise DatasetIOError(f"{p}: is {kind}", hint="give the path of a .jsonl file")
     try:
-        return open(p, "rb")  # noqa: SIM115 - the caller owns the handle
+        return open(p, "rb")
     except OSError as exc:
         raise DatasetIOError(f"{p}: cannot open: {exc.strerror}") from exc
 
@@ -88,7 +89,7 @@ def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[in
                 cuts.append(cut)
             pos = max(cut, cuts[-1]) + target
     cuts.append(size)
-    return list(zip(cuts[:-1], cuts[1:], strict=True))
+    return list(itertools.pairwise(cuts))
 
 
 def iter_line_blocks(

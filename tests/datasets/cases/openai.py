@@ -58,11 +58,12 @@ SFT_BAD: list[tuple[str, dict[str, Any]]] = [
     ("openai.tool_calls.type", chat(U, {"role": "assistant", "tool_calls": []}, tools=TOOLS)),
     ("openai.tool_calls.type", chat(U, {"role": "assistant", "content": "x", "tool_calls": []})),
     ("openai.tool_call.id", chat(U, {"role": "assistant", "tool_calls": [{**CALL, "id": 7}]}, tools=TOOLS)),
-    ("openai.tool_call.duplicate_id", chat(U, {"role": "assistant", "tool_calls": [CALL, CALL]}, tools=TOOLS)),
+    ("openai.tool_call.duplicate_id", chat(U, {"role": "assistant", "tool_calls": [CALL, CALL]},
+                                           tools=TOOLS)),
     ("openai.tool_call.type", chat(U, {"role": "assistant", "tool_calls": [{**CALL, "type": "code"}]},
                                    tools=TOOLS)),
-    ("openai.tool_call.function", chat(U, {"role": "assistant", "tool_calls": [{"id": "c", "type": "function"}]},
-                                       tools=TOOLS)),
+    ("openai.tool_call.function", chat(U, {"role": "assistant",
+                                           "tool_calls": [{"id": "c", "type": "function"}]}, tools=TOOLS)),
     ("openai.tool_call.arguments_type", chat(U, {"role": "assistant", "tool_calls": [
         {**CALL, "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}, tools=TOOLS)),
     ("openai.tool_call.arguments_json", chat(U, {"role": "assistant", "tool_calls": [

@@ -428,7 +428,7 @@ class _FastCall(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 def fast_types(spec: ChatSpec) -> tuple[type, type]:
     """msgspec Structs (message, record) accepting exactly the common clean shape for `spec`."""
-    role_type = Literal.__getitem__(spec.roles)  # type: ignore[attr-defined]
+    role_type = Literal.__getitem__(spec.roles)
     fields: list[tuple[str, Any, Any]] = [("role", role_type, msgspec.NODEFAULT),
                                           ("content", str | None, None)]
     if spec.allow_weight:
@@ -519,7 +519,7 @@ def fast_messages_ok(
                         return False
             if strict_system and i and role == "system":
                 return False
-        if alternate and role != "system" and role != tool_role:
+        if alternate and role not in ("system", tool_role):
             if role != expect:
                 return False
             expect = "assistant" if role == "user" else "user"
@@ -530,7 +530,7 @@ def fast_messages_ok(
     return not (spec.trailing and msgs[-1].role != "assistant")
 
 
-def fast_tools_declared(tools: Any) -> frozenset[str] | None | bool:
+def fast_tools_declared(tools: Any) -> frozenset[str] | bool | None:
     """Declared function names for the fast path; None when no tools; False when not clean."""
     if tools is _UNSET:
         return None
