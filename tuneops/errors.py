@@ -19,6 +19,8 @@ Library callers catch `TuneopsError` for everything, or a branch for what they c
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "DatasetError",
     "DatasetIOError",
@@ -74,7 +76,12 @@ class FormatDetectionError(DatasetError):
 
 
 class LossyConversionError(DatasetError):
-    """A strict conversion was refused because something would be lost."""
+    """A strict conversion was refused because something would be lost.
+
+    `report` holds the conversion report (what would have been lost, where) when available.
+    """
+
+    report: Any = None
 
 
 class TokenizerError(TuneopsError):

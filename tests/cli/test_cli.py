@@ -163,3 +163,25 @@ def test_rules_json_lists_every_pack_with_its_date(runner: CliRunner) -> None:
 def test_debug_shows_the_traceback(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["--debug", "validate", "/no/such.jsonl", "-p", "openai"])
     assert res.exit_code != 0 and res.exception is not None
+
+
+def test_convert_reports_losses_and_output_validates(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "g.jsonl"
+    res = runner.invoke(cli, ["convert", str(EXAMPLE), "--to", "vertex", "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["examples_written"] == 60 and doc["losses"]["weights"]["examples"] == 9
+    res = runner.invoke(cli, ["validate", str(out), "-p", "vertex", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["ok"]
+
+
+def test_convert_strict_refuses_and_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "b.jsonl"
+    res = runner.invoke(cli, ["convert", str(EXAMPLE), "--to", "bedrock", "-o", str(out),
+                              "--strict", "--json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)  # exactly one document
+    assert doc["ok"] is False and "tool_calls" in doc["losses"]
+    assert not out.exists()
+    res = runner.invoke(cli, ["convert", str(EXAMPLE), "--to", "bedrock", "-o", str(out), "--strict"])
+    assert res.exit_code == 1 and "lost tool_calls in 15 example(s)" in res.output

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from tuneops.cli._common import command, emit_json, json_option
+from tuneops.cli._common import EXIT_DATA, command, emit_json, json_option
 
 __all__ = ["convert"]
-
-
-def _print_report(d: dict[str, Any]) -> None:
-    click.echo(f"{d.get('source_format')} -> {d.get('target_format')}: read"
-               f" {d.get('examples_read', 0):,}, wrote {d.get('examples_written', 0):,}")
-    for kind, info in sorted((d.get("losses") or {}).items()):
-        lines = ", ".join(map(str, info.get("lines", [])))
-        click.echo(f"  LOST {kind}: {info.get('examples', 0):,} example(s)"
-                   f" (lines {lines}) - {info.get('description', '')}")
-    for kind, info in sorted((d.get("changes") or {}).items()):
-        count = info.get("examples", info) if isinstance(info, dict) else info
-        desc = info.get("description", "") if isinstance(info, dict) else ""
-        click.echo(f"  changed {kind}: {count} {desc}")
-    dropped = d.get("dropped") or []
-    if dropped:
-        click.echo(f"  DROPPED {len(dropped):,} example(s); first: {dropped[:3]}")
-    invalid = d.get("invalid_lines") or []
-    if invalid:
-        click.echo(f"  invalid input lines: {len(invalid):,}; first: {invalid[:3]}")
-    if not d.get("losses") and not dropped:
-        click.echo("  nothing lost")
 
 
 @click.command()
@@ -62,13 +39,17 @@ def convert(file: str, to_provider: str, from_format: str | None, method: str, o
         report = convert_file(file, output, to_provider=to_provider, to_method=method,
                               from_format=from_format, strict=strict)
     except LossyConversionError as err:
-        rep = getattr(err, "report", None)
-        if rep is not None and not as_json:
-            _print_report(rep.to_dict())
-        raise
-    d = report.to_dict()
+        if err.report is None:
+            raise
+        if not as_json:
+            click.echo(err.report.summary())
+            raise
+        emit_json({"ok": False, "error": {"message": err.message, "hint": err.hint,
+                                          "exit_code": EXIT_DATA}, **err.report.to_dict()})
+        click.echo(f"error: {err.message}", err=True)
+        click.get_current_context().exit(EXIT_DATA)
     if as_json:
-        emit_json({"ok": True, "output": output, **d})
+        emit_json({"ok": True, "output": output, **report.to_dict()})
     else:
-        _print_report(d)
+        click.echo(report.summary())
         click.echo(f"wrote {output}")
