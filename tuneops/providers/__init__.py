@@ -1,0 +1,5 @@
+"""Reserved for the providers layer (see the README's roadmap); nothing is exported yet."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
