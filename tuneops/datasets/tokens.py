@@ -41,12 +41,12 @@ import orjson
 from tuneops.errors import TokenizerError
 
 __all__ = [
+    "SELF_CHECK_COUNTS",
     "ExampleCounter",
     "TokenCount",
     "counter_for",
     "encoding_for_model",
     "mistral_tokenizer_file",
-    "SELF_CHECK_COUNTS",
     "openai_encoding",
     "text_counter",
     "texts_of",
