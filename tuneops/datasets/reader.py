@@ -133,7 +133,8 @@ def iter_line_blocks(
         if carry:
             lines[0] = carry + lines[0]
         carry = lines.pop()
-        if len(carry) > max_line_bytes:
+        # a CR at the very end of a block may be the first half of the line's CRLF ending
+        if len(carry) > max_line_bytes + (not keep_cr and carry.endswith(b"\r")):
             skipping = len(carry)
             carry = b""
         body = finish(lines, b"\r" in block or carry_cr)
@@ -172,15 +173,23 @@ def _depth(obj: Any, limit: int) -> int:
     return deepest
 
 
-def _diagnose_json(raw: bytes, line: int, err: orjson.JSONDecodeError, max_depth: int) -> Finding:
-    """Turn a parse failure into the most precise finding we can give."""
+def _diagnose_json(
+    raw: bytes, line: int, err: orjson.JSONDecodeError, max_depth: int, bom: bool = False
+) -> Finding:
+    """Turn a parse failure into the most precise finding we can give.
+
+    `raw` has had a leading BOM removed when `bom` is set: offsets are reported on the line as
+    it is in the file.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Finding(
             line, "", "jsonl.invalid_utf8", ERROR,
-            f"invalid UTF-8 at byte {exc.start + 1} of the line: re-encode the file as UTF-8",
+            f"invalid UTF-8 at byte {exc.start + 1 + 3 * bom} of the line: re-encode the file as"
+            " UTF-8",
         )
+    col = err.colno + bom
     msg = str(err)
     if "depth limit" in msg or "recursion" in msg:
         return Finding(
@@ -211,12 +220,13 @@ def _diagnose_json(raw: bytes, line: int, err: orjson.JSONDecodeError, max_depth
         if "surrogate" in msg:
             return Finding(
                 line, "", "jsonl.lone_surrogate", ERROR,
-                f"unpaired UTF-16 surrogate escape (column {err.colno}): it is not valid Unicode;"
+                f"unpaired UTF-16 surrogate escape (column {col}): it is not valid Unicode;"
                 " remove it or escape a full surrogate pair",
             )
     return Finding(
         line, "", "jsonl.invalid_json", ERROR,
-        f"invalid JSON at column {err.colno}: {msg.split(':', 1)[0]}",
+        f"invalid JSON at column {col}: {msg.split(':', 1)[0]}; fix the syntax so that the line"
+        " is one complete JSON object",
     )
 
 
@@ -247,10 +257,13 @@ def parse_line(
             )
         )
         raw = raw[3:]
+        bom = True
+    else:
+        bom = False
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        findings.append(_diagnose_json(raw, line, err, max_depth))
+        findings.append(_diagnose_json(raw, line, err, max_depth, bom))
         return None
     if not isinstance(obj, dict):
         kind = type(obj).__name__ if obj is not None else "null"
