@@ -61,3 +61,14 @@ def test_cli_does_not_import_vendor_sdks_or_rich_for_help() -> None:
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validate_does_not_import_converters() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tuneops.cli.validate\n"
+            "print([m for m in sys.modules if m.startswith(('tuneops.datasets.convert',"
+            " 'tuneops.datasets.formats', 'tuneops.datasets.fix', 'rich'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -39,7 +39,8 @@ from tuneops.datasets.rules.base import Ctx
 
 __all__ = ["RuleSummary", "ValidationOptions", "ValidationReport", "validate_file"]
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
+SMALLEST_CHUNK = 1024 * 1024
 IN_PROCESS_BELOW = 8 * 1024 * 1024
 SPILL_EVERY = 5000
 FAST_PATH_MIN_DEPTH = 8
@@ -211,7 +212,7 @@ def _run_chunk(
                     sink.add_all([too_long_finding(n, raw, max_line)])
                     continue
                 assert isinstance(raw, bytes)
-                ok = False
+                ok: Any = False
                 if decode is not None:
                     try:
                         rec = decode(raw)
@@ -228,6 +229,9 @@ def _run_chunk(
                     except _DECODE_ERRORS:
                         ok = False
                 if ok:
+                    if ok is not True:
+                        sink.add_all([Finding(n, path, f"{prefix}.{rule}", sev, msg)
+                                      for path, rule, sev, msg in ok])
                     fast_valid += 1
                     if counter is None:
                         continue
@@ -304,7 +308,7 @@ def _results_in_order(jobs: list[tuple[Any, ...]], workers: int) -> Iterator[_Ch
     with ProcessPoolExecutor(max_workers=children, mp_context=_mp_context()) as pool:
         try:
             while pending or inflight:
-                # keep every child one chunk ahead so that it never waits on us
+                # one chunk queued per child beyond the one it runs, so it never waits on us
                 while pending and len(inflight) < 2 * children:
                     job = pending.popleft()
                     inflight[pool.submit(_run_chunk_star, job)] = job[1]
@@ -351,10 +355,11 @@ def validate_file(
     if opts.count_tokens:
         token_method = _make_counter(pack, opts).describe()
     try:
-        chunks = chunk_boundaries(p, CHUNK_BYTES)
         workers = opts.workers
         if workers is None:
-            workers = 1 if size < IN_PROCESS_BELOW else min(os.cpu_count() or 1, len(chunks))
+            workers = 1 if size < IN_PROCESS_BELOW else os.cpu_count() or 1
+        chunks = chunk_boundaries(p, CHUNK_BYTES, workers=workers, smallest=SMALLEST_CHUNK)
+        workers = min(workers, len(chunks))
         jobs = [(p, i, s, e, opts, tmpdir) for i, (s, e) in enumerate(chunks)]
         stats = DatasetStats()
         summaries: dict[str, RuleSummary] = {}

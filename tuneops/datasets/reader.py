@@ -61,14 +61,27 @@ def open_dataset(path: str | os.PathLike[str]) -> BinaryIO:
         raise DatasetIOError(f"{p}: cannot open: {exc.strerror}") from exc
 
 
-def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[int, int]]:
-    """Split a file into byte ranges of about `target` bytes, each starting at a line start."""
+def chunk_boundaries(
+    path: str | os.PathLike[str], target: int, *, workers: int = 1, smallest: int = 0
+) -> list[tuple[int, int]]:
+    """Split a file into byte ranges, each starting at a line start.
+
+    Ranges are about `target` bytes. With `workers` > 1 and `smallest` set, they shrink towards the
+    end of the file (guided self-scheduling: each is the rest divided by 2 x workers, between
+    `smallest` and `target`), so that parallel workers finish together.
+    """
     size = os.path.getsize(path)
     if size == 0:
         return []
+
+    def step(at: int) -> int:
+        if workers <= 1 or not smallest:
+            return target
+        return max(min(smallest, target), min(target, (size - at) // (2 * workers)))
+
     cuts = [0]
     with open_dataset(path) as f:
-        pos = target
+        pos = step(0)
         while pos < size:
             f.seek(pos)
             # advance to just past the next newline, reading in blocks (a huge line is scanned,
@@ -87,7 +100,7 @@ def chunk_boundaries(path: str | os.PathLike[str], target: int) -> list[tuple[in
                 break
             if cut > cuts[-1]:
                 cuts.append(cut)
-            pos = max(cut, cuts[-1]) + target
+            pos = max(cut, cuts[-1]) + step(cuts[-1])
     cuts.append(size)
     return list(itertools.pairwise(cuts))
 

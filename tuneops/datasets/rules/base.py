@@ -154,8 +154,13 @@ class RulePack:
             out[f"{self.prefix}.{k}"] = v
         return out
 
-    def fast_ok(self, rec: Any, raw: bytes) -> bool:
-        """True only if `check` would report nothing for this record. Default: always check."""
+    def fast_ok(self, rec: Any, raw: bytes) -> bool | list[tuple[str, str, Severity, str]]:
+        """True only if `check` would report nothing for this record. Default: always check.
+
+        A pack may instead return the exact findings `check` would report, as (path, rule without
+        prefix, severity, message) tuples, when they are all warnings it can state without the
+        full check; False sends the record to `check`.
+        """
         return False
 
     def fast_free_values(self, rec: Any) -> list[tuple[Any, int]]:

@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
 import orjson
@@ -21,12 +21,15 @@ from tuneops.datasets.findings import Severity
 from tuneops.datasets.rules.base import Ctx, describe_type
 
 __all__ = [
+    "ALL_WEIGHT_ZERO_MESSAGE",
     "CHAT_RULES",
+    "WEIGHT_ZERO",
     "ChatSpec",
     "check_chat",
     "check_messages",
     "check_tools",
     "fast_chat_ok",
+    "fast_chat_result",
     "fast_messages_ok",
     "fast_tools_declared",
     "fast_types",
@@ -73,6 +76,11 @@ CHAT_RULES: dict[str, str] = {
 }
 
 _FUNC_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+ALL_WEIGHT_ZERO_MESSAGE = ("every assistant message has weight 0: nothing to learn; set weight 1 on"
+                           " at least one")
+# What `fast_messages_ok(..., weight_zero_ok=True)` returns for a record whose only finding is
+# the all-weight-zero warning: the engine can report it without the full check.
+WEIGHT_ZERO = "weight_zero"
 _UNSET = msgspec.UNSET
 
 
@@ -351,8 +359,7 @@ def check_messages(
             ctx.error(path, "assistant.missing", "no assistant message: the model learns from"
                       " assistant turns, so every example needs at least one")
         elif learnable == 0:
-            ctx.warn(path, "assistant.all_weight_zero", "every assistant message has weight 0:"
-                      " nothing to learn; set weight 1 on at least one")
+            ctx.warn(path, "assistant.all_weight_zero", ALL_WEIGHT_ZERO_MESSAGE)
     return roles
 
 
@@ -426,20 +433,43 @@ class _FastCall(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     type: Literal["function"] = "function"
 
 
-def fast_types(spec: ChatSpec) -> tuple[type, type]:
-    """msgspec Structs (message, record) accepting exactly the common clean shape for `spec`."""
-    role_type = Literal.__getitem__(spec.roles)
-    fields: list[tuple[str, Any, Any]] = [("role", role_type, msgspec.NODEFAULT),
-                                          ("content", str | None, None)]
-    if spec.allow_weight:
-        fields.append(("weight", Literal[0, 1] | msgspec.UnsetType, msgspec.UNSET))
-    if spec.allow_tools:
-        fields.append(("tool_calls", list[_FastCall] | None, None))
-        fields.append(("tool_call_id", str | None, None))
-    if spec.allow_name:
-        fields.append(("name", _NonEmpty | msgspec.UnsetType, msgspec.UNSET))
-    msg = msgspec.defstruct("FastMessage", fields, forbid_unknown_fields=True, gc=False)
-    rec_fields: list[tuple[str, Any, Any]] = [("messages", list[msg], msgspec.NODEFAULT)]  # type: ignore[valid-type]
+def fast_types(spec: ChatSpec) -> tuple[Any, type]:
+    """msgspec types (message, record) accepting exactly the common clean shape for `spec`.
+
+    Messages are a union tagged by `role`, one Struct per role, so that which keys a role may
+    carry, required contents and non-empty strings are checked by the decoder in C. Each Struct
+    also answers `role`, `weight`, `tool_calls`, `tool_call_id` and `name` as class attributes
+    when they are not its fields, so fast checks read any message the same way.
+    """
+    absent = {"weight": msgspec.UNSET, "tool_calls": None, "tool_call_id": None,
+              "name": msgspec.UNSET}
+    members = []
+    for role in spec.roles:
+        fields: list[tuple[str, Any, Any]] = []
+        if role == "assistant":
+            fields.append(("content", str | None, None))
+            if spec.allow_weight:
+                fields.append(("weight", Literal[0, 1] | msgspec.UnsetType, msgspec.UNSET))
+            if spec.allow_tools:
+                fields.append(("tool_calls", list[_FastCall] | None, None))
+        elif role == spec.tool_role and spec.allow_tools:
+            fields.append(("tool_call_id", _NonEmpty, msgspec.NODEFAULT))
+            fields.append(("content", _NonEmpty, msgspec.NODEFAULT))
+            fields.sort(key=lambda f: f[0])
+        else:
+            fields.append(("content", _NonEmpty, msgspec.NODEFAULT))
+        if spec.allow_name:
+            fields.append(("name", _NonEmpty | msgspec.UnsetType, msgspec.UNSET))
+        # required fields first, as Python requires of positional defaults
+        fields.sort(key=lambda f: f[2] is not msgspec.NODEFAULT)
+        names = {f[0] for f in fields}
+        namespace = {"role": role, **{k: v for k, v in absent.items() if k not in names}}
+        members.append(msgspec.defstruct(
+            f"Fast{role.title()}Message", fields, forbid_unknown_fields=True, gc=False,
+            tag_field="role", tag=role, namespace=namespace,
+        ))
+    msg: Any = members[0] if len(members) == 1 else Union.__getitem__(tuple(members))
+    rec_fields: list[tuple[str, Any, Any]] = [("messages", list[msg], msgspec.NODEFAULT)]
     if "tools" in spec.top_keys and spec.allow_tools:
         rec_fields.append(("tools", list[dict[str, Any]] | msgspec.UnsetType, msgspec.UNSET))
     if "parallel_tool_calls" in spec.top_keys:
@@ -455,18 +485,26 @@ def _has_reserved(text: str, tokens: tuple[str, ...]) -> bool:
 def fast_messages_ok(
     msgs: list[Any], spec: ChatSpec, declared: frozenset[str] | None, *, need_assistant: bool = True
 ) -> bool:
-    """True only if `check_messages` would report nothing (content strings only; else False)."""
+    """True only if `check_messages` would report nothing, for messages decoded with the types
+    of `fast_types(spec)`."""
+    return _fast_messages(msgs, spec, declared, need_assistant, False) is True
+
+
+def _fast_messages(
+    msgs: list[Any], spec: ChatSpec, declared: frozenset[str] | None, need_assistant: bool,
+    weight_zero_ok: bool,
+) -> bool | str:
+    """True only if `check_messages` would report nothing, for messages decoded with the types
+    of `fast_types(spec)` (which already guarantee keys per role and non-empty contents)."""
     if not msgs:
         return False
     if spec.first_roles and msgs[0].role not in spec.first_roles:
         return False
-    learnable = False
+    learnable = seen_assistant = False
     call_ids: set[str] | None = None
     alternate = spec.order == "alternate"
     strict_system = spec.order != "free"
-    allow_tools = spec.allow_tools
-    allow_weight = spec.allow_weight
-    tool_role = spec.tool_role
+    tool_role = spec.tool_role if spec.allow_tools else None
     id_re = spec.tool_call_id
     reserved = spec.reserved_tokens
     marker = spec.reserved_marker
@@ -476,58 +514,57 @@ def fast_messages_ok(
         i += 1
         role = m.role
         c = m.content
-        if c is None or not c or c.isspace():
-            if role != "assistant" or not allow_tools or not m.tool_calls:
-                return False
-        elif marker is not None and marker in c and _has_reserved(c, reserved):
-            return False
         if role == "assistant":
-            if allow_tools:
-                calls = m.tool_calls
-                if calls is not None:
-                    if not calls:
+            calls = m.tool_calls
+            if calls is not None:
+                if not calls:
+                    return False
+                if call_ids is None:
+                    call_ids = set()
+                for call in calls:
+                    cid = call.id
+                    if cid in call_ids or (id_re is not None and not id_re.fullmatch(cid)):
                         return False
-                    if call_ids is None:
-                        call_ids = set()
-                    for call in calls:
-                        cid = call.id
-                        if cid in call_ids or (id_re is not None and not id_re.fullmatch(cid)):
+                    call_ids.add(cid)
+                    fn = call.function
+                    if declared is not None and fn.name not in declared:
+                        return False
+                    args = fn.arguments
+                    if args[:1] != "{":
+                        return False
+                    try:
+                        if type(orjson.loads(args)) is not dict:
                             return False
-                        call_ids.add(cid)
-                        fn = call.function
-                        if declared is not None and fn.name not in declared:
-                            return False
-                        args = fn.arguments
-                        if args[:1] != "{":
-                            return False
-                        try:
-                            if type(orjson.loads(args)) is not dict:
-                                return False
-                        except orjson.JSONDecodeError:
-                            return False
-            if not allow_weight or m.weight != 0:
+                    except orjson.JSONDecodeError:
+                        return False
+            elif c is None or not c or c.isspace():
+                return False
+            if c and marker is not None and marker in c and _has_reserved(c, reserved):
+                return False
+            seen_assistant = True
+            if m.weight != 0:
                 learnable = True
         else:
-            if allow_weight and m.weight is not _UNSET:
+            if c.isspace() or (marker is not None and marker in c and _has_reserved(c, reserved)):
                 return False
-            if allow_tools:
-                if m.tool_calls is not None:
+            if role == tool_role:
+                if call_ids is None or m.tool_call_id not in call_ids:
                     return False
-                if role == tool_role:
-                    tcid = m.tool_call_id
-                    if not tcid or call_ids is None or tcid not in call_ids:
-                        return False
-            if strict_system and i and role == "system":
+            elif strict_system and i and role == "system":
                 return False
-        if alternate and role not in ("system", tool_role):
+        if alternate and role not in ("system", spec.tool_role):
             if role != expect:
                 return False
             expect = "assistant" if role == "user" else "user"
     if not need_assistant:
         return True
-    if not learnable:
+    if spec.trailing and msgs[-1].role != "assistant":
         return False
-    return not (spec.trailing and msgs[-1].role != "assistant")
+    if not learnable:
+        # with assistant turns that all have weight 0, the full check's only finding is the
+        # all-weight-zero warning
+        return WEIGHT_ZERO if weight_zero_ok and seen_assistant else False
+    return True
 
 
 def fast_tools_declared(tools: Any) -> frozenset[str] | bool | None:
@@ -549,8 +586,17 @@ def fast_tools_declared(tools: Any) -> frozenset[str] | bool | None:
     return frozenset(names)
 
 
+def fast_chat_result(rec: Any, spec: ChatSpec) -> bool | str:
+    """Like `fast_chat_ok`, but answers `WEIGHT_ZERO` for a record whose only finding would be
+    the all-weight-zero warning."""
+    declared = fast_tools_declared(getattr(rec, "tools", _UNSET))
+    if declared is False:
+        return False
+    return _fast_messages(rec.messages, spec, declared, True, True)  # type: ignore[arg-type]
+
+
 def fast_chat_ok(rec: Any, spec: ChatSpec) -> bool:
     declared = fast_tools_declared(getattr(rec, "tools", _UNSET))
     if declared is False:
         return False
-    return fast_messages_ok(rec.messages, spec, declared)  # type: ignore[arg-type]
+    return _fast_messages(rec.messages, spec, declared, True, False) is True  # type: ignore[arg-type]

@@ -16,14 +16,17 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from tuneops.datasets.findings import Severity
 from tuneops.datasets.rules.base import Ctx, Limits, RulePack, describe_type
 from tuneops.datasets.rules.chat import (
+    ALL_WEIGHT_ZERO_MESSAGE,
     CHAT_RULES,
+    WEIGHT_ZERO,
     ChatSpec,
     check_chat,
     check_messages,
     check_tools,
-    fast_chat_ok,
+    fast_chat_result,
     fast_messages_ok,
     fast_tools_declared,
     fast_types,
@@ -105,8 +108,11 @@ class OpenAISFT(RulePack):
     fast_type = _SFT_REC
     notes = ("OpenAI accepts no new fine-tuning jobs from 2027-01-06.",)
 
-    def fast_ok(self, rec: Any, raw: bytes) -> bool:
-        return fast_chat_ok(rec, SFT_SPEC)
+    def fast_ok(self, rec: Any, raw: bytes) -> bool | list[tuple[str, str, Severity, str]]:
+        res = fast_chat_result(rec, SFT_SPEC)
+        if res == WEIGHT_ZERO:
+            return [("messages", "assistant.all_weight_zero", "warning", ALL_WEIGHT_ZERO_MESSAGE)]
+        return res is True
 
     def fast_free_values(self, rec: Any) -> list[tuple[Any, int]]:
         tools = rec.tools
