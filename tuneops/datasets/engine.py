@@ -9,25 +9,21 @@ line numbers together in file order.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 import orjson
 
+from tuneops.datasets._parallel import run_in_order
 from tuneops.datasets.findings import ERROR, Finding
 from tuneops.datasets.reader import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_LINE_BYTES,
-    _depth,
     chunk_boundaries,
     iter_line_blocks,
     open_dataset,
@@ -35,7 +31,7 @@ from tuneops.datasets.reader import (
     too_long_finding,
 )
 from tuneops.datasets.rules import DatasetStats, RulePack, get_pack
-from tuneops.datasets.rules.base import Ctx
+from tuneops.datasets.rules.base import Ctx, free_depth_ok
 
 __all__ = ["RuleSummary", "ValidationOptions", "ValidationReport", "validate_file"]
 
@@ -189,7 +185,6 @@ def _run_chunk(
     decode = decoder.decode if decoder is not None else None
     fast_ok = pack.fast_ok
     free_values = pack.fast_free_values
-    encode = msgspec.json.encode
     if opts.max_depth < FAST_PATH_MIN_DEPTH:
         decode = None  # the fast structs themselves nest this deep
     counter = _make_counter(pack, opts) if opts.count_tokens else None
@@ -201,17 +196,18 @@ def _run_chunk(
     prefix = pack.prefix
     n = 0
     examples = valid = blank = fast_valid = 0
-    has_free = type(pack).fast_free_values is not RulePack.fast_free_values
+    has_free = type(pack).fast_free_values is not RulePack.fast_free_values and not (
+        pack.fast_checks_depth and max_depth == DEFAULT_MAX_DEPTH
+    )
     tok_total = tok_max = over = tok_content = 0
     found: list[Finding] = []
     with open_dataset(path) as f:
         for block in iter_line_blocks(f, start, end, max_line):
             for raw in block:
                 n += 1
-                if type(raw) is int:
+                if isinstance(raw, int):
                     sink.add_all([too_long_finding(n, raw, max_line)])
                     continue
-                assert isinstance(raw, bytes)
                 ok: Any = False
                 if decode is not None:
                     try:
@@ -219,12 +215,7 @@ def _run_chunk(
                         ok = fast_ok(rec, raw)
                         if ok and has_free:
                             for value, base in free_values(rec):
-                                # the re-encoded value's bracket count bounds its depth, in C
-                                enc = encode(value)
-                                if (
-                                    base + enc.count(b"{") + enc.count(b"[") > max_depth
-                                    and base + _depth(value, max_depth - base) > max_depth
-                                ):
+                                if not free_depth_ok(value, base, max_depth):
                                     ok = False
                     except _DECODE_ERRORS:
                         ok = False
@@ -291,49 +282,6 @@ def _run_chunk_star(args: tuple[Any, ...]) -> _ChunkResult:
             gc.enable()
 
 
-def _results_in_order(jobs: list[tuple[Any, ...]], workers: int) -> Iterator[_ChunkResult]:
-    """Run chunk jobs on `workers` CPUs and yield results in file order.
-
-    The calling process works too, alongside `workers - 1` child processes: on two cores that is
-    one child, which keeps memory to two processes instead of three.
-    """
-    if workers <= 1 or len(jobs) <= 1:
-        yield from (_run_chunk_star(j) for j in jobs)
-        return
-    pending = deque(jobs)
-    ready: dict[int, _ChunkResult] = {}
-    inflight: dict[Future[_ChunkResult], int] = {}
-    next_index = 0
-    children = workers - 1
-    with ProcessPoolExecutor(max_workers=children, mp_context=_mp_context()) as pool:
-        try:
-            while pending or inflight:
-                # one chunk queued per child beyond the one it runs, so it never waits on us
-                while pending and len(inflight) < 2 * children:
-                    job = pending.popleft()
-                    inflight[pool.submit(_run_chunk_star, job)] = job[1]
-                if pending:
-                    job = pending.popleft()
-                    ready[job[1]] = _run_chunk_star(job)
-                else:
-                    wait(list(inflight), return_when=FIRST_COMPLETED)
-                for fut in [f for f in inflight if f.done()]:
-                    ready[inflight.pop(fut)] = fut.result()
-                while next_index in ready:
-                    yield ready.pop(next_index)
-                    next_index += 1
-        except BaseException:
-            for fut in inflight:
-                fut.cancel()
-            raise
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers in milliseconds and shares the parent's imports; elsewhere spawn.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method)
-
-
 def validate_file(
     path: str | os.PathLike[str],
     options: ValidationOptions | None = None,
@@ -366,7 +314,7 @@ def validate_file(
         spills: list[tuple[str, int]] = []
         line_offset = 0
         done = 0
-        for res in _results_in_order(jobs, workers):
+        for res in run_in_order(_run_chunk_star, jobs, workers, tmpdir):
             stats.merge(res.stats)
             for rule, (sev, count) in res.counts.items():
                 s = summaries.get(rule)

@@ -11,7 +11,6 @@ CRLF endings and a missing final newline are accepted silently.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import stat
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ __all__ = [
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
 BLOCK_SIZE = 1024 * 1024
+SCAN_SIZE = 64 * 1024  # enough to reach the next newline from a chunk cut in most files
 BOM = b"\xef\xbb\xbf"
 _TOO_LONG = object()
 
@@ -88,7 +88,7 @@ def chunk_boundaries(
             # never held)
             cut = -1
             while True:
-                block = f.read(BLOCK_SIZE)
+                block = f.read(SCAN_SIZE)
                 if not block:
                     break
                 i = block.find(b"\n")
@@ -209,6 +209,8 @@ def _diagnose_json(
             line, "", "jsonl.too_deep", ERROR,
             f"nesting deeper than {max_depth} levels: flatten the record",
         )
+    import json
+
     constants: list[str] = []
 
     def _constant(name: str) -> float:

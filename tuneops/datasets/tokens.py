@@ -304,6 +304,9 @@ class OpenAICounter:
             msgs = inp.messages
             tools = getattr(inp, "tools", _UNSET)
             extra = [*rec.preferred_output, *rec.non_preferred_output]
+        if tools is not _UNSET:
+            # tool definitions are counted on their JSON as written in the file: use the dict path
+            return None
         count = self._count
         roles = self._roles
         content = 0
@@ -321,8 +324,6 @@ class OpenAICounter:
             if calls:
                 for call in calls:
                     training += 3 + count(call.function.name) + count(call.function.arguments)
-        if tools is not _UNSET and tools:
-            training += count(_json(tools))
         return TokenCount(training + content, content)
 
     def count(self, obj: dict[str, Any]) -> TokenCount:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from functools import cache
 
@@ -58,6 +57,8 @@ def _resolve(provider: str, method: str) -> tuple[str, str]:
     p = PROVIDER_ALIASES.get(provider.lower(), provider.lower())
     m = METHOD_ALIASES.get(method.lower(), method.lower())
     if p not in providers():
+        import difflib
+
         close = difflib.get_close_matches(p, providers() + list(PROVIDER_ALIASES), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownProviderError(

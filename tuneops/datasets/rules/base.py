@@ -18,7 +18,30 @@ from typing import Any, ClassVar
 
 from tuneops.datasets.findings import ERROR, WARNING, Finding, Severity
 
-__all__ = ["Ctx", "DatasetStats", "Limits", "RulePack", "describe_type"]
+__all__ = ["Ctx", "DatasetStats", "Limits", "RulePack", "describe_type", "free_depth_ok"]
+
+
+def free_depth_ok(value: Any, base: int, limit: int) -> bool:
+    """Whether a free-form value nested `base` levels deep stays within `limit` levels.
+
+    The bracket count of its re-encoding bounds its depth cheaply (in C); only a value with many
+    brackets gets the exact walk.
+    """
+    import msgspec
+
+    from tuneops.datasets.reader import _depth
+
+    enc = msgspec.json.encode(value)
+    if base + enc.count(b"{") + enc.count(b"[") <= limit:
+        return True
+    # exact, on plain values (Structs and raw JSON inside `value` are re-read as plain JSON)
+    import orjson
+
+    try:
+        plain = orjson.loads(enc)
+    except orjson.JSONDecodeError:
+        return False
+    return base + _depth(plain, limit - base) <= limit
 
 
 class Ctx:
@@ -123,6 +146,9 @@ class RulePack:
     # per-example token limits: model id prefix -> max training tokens for one example
     model_token_limits: ClassVar[Mapping[str, int]] = {}
     fast_type: ClassVar[type | None] = None
+    # True when `fast_ok` itself bounds the depth of free-form values at the default limit
+    # (the engine then skips `fast_free_values` unless the user sets another --max-depth)
+    fast_checks_depth: ClassVar[bool] = False
     notes: ClassVar[tuple[str, ...]] = ()
     _dataset_rules: ClassVar[dict[str, str]] = {
         "dataset.too_few_examples": "fewer examples than the vendor's minimum",

@@ -8,9 +8,8 @@ built for the same spec by `fast_types`.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
@@ -109,6 +108,10 @@ class ChatSpec:
 
     # a character every reserved token contains: content without it needs no closer look
     reserved_marker: str | None = field(init=False, default=None)
+    # the fast message check specialised for this spec (see `_make_fast_messages`)
+    fast_messages: Callable[..., bool | str] = field(
+        init=False, default=None, repr=False, compare=False, hash=False  # type: ignore[assignment]
+    )
 
     def __post_init__(self) -> None:
         marker = None
@@ -118,6 +121,7 @@ class ChatSpec:
             if marker is None:
                 marker = min(common) if common else ""
         object.__setattr__(self, "reserved_marker", marker)
+        object.__setattr__(self, "fast_messages", _make_fast_messages(self))
 
     @property
     def message_keys(self) -> frozenset[str]:
@@ -132,6 +136,8 @@ class ChatSpec:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -433,6 +439,19 @@ class _FastCall(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     type: Literal["function"] = "function"
 
 
+class _FastToolFn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    name: Annotated[str, msgspec.Meta(pattern=_FUNC_NAME.pattern)]
+    description: str | msgspec.UnsetType = msgspec.UNSET
+    # kept as raw JSON: never built into Python objects, its brackets bound its depth
+    parameters: msgspec.Raw = msgspec.Raw(b"")
+    strict: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class _FastTool(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    function: _FastToolFn
+    type: Literal["function"] = "function"
+
+
 def fast_types(spec: ChatSpec) -> tuple[Any, type]:
     """msgspec types (message, record) accepting exactly the common clean shape for `spec`.
 
@@ -471,7 +490,7 @@ def fast_types(spec: ChatSpec) -> tuple[Any, type]:
     msg: Any = members[0] if len(members) == 1 else Union.__getitem__(tuple(members))
     rec_fields: list[tuple[str, Any, Any]] = [("messages", list[msg], msgspec.NODEFAULT)]
     if "tools" in spec.top_keys and spec.allow_tools:
-        rec_fields.append(("tools", list[dict[str, Any]] | msgspec.UnsetType, msgspec.UNSET))
+        rec_fields.append(("tools", list[_FastTool] | msgspec.UnsetType, msgspec.UNSET))
     if "parallel_tool_calls" in spec.top_keys:
         rec_fields.append(("parallel_tool_calls", bool | msgspec.UnsetType, msgspec.UNSET))
     rec = msgspec.defstruct("FastChat", rec_fields, forbid_unknown_fields=True, gc=False)
@@ -490,99 +509,111 @@ def fast_messages_ok(
     return _fast_messages(msgs, spec, declared, need_assistant, False) is True
 
 
+def _make_fast_messages(spec: ChatSpec) -> Callable[..., bool | str]:
+    """The fast message check specialised for one spec (its settings bound once, not per call)."""
+    first_roles = spec.first_roles
+    alternate = spec.order == "alternate"
+    strict_system = spec.order != "free"
+    tool_role = spec.tool_role if spec.allow_tools else None
+    any_tool_role = spec.tool_role
+    id_re = spec.tool_call_id
+    reserved = spec.reserved_tokens
+    marker = spec.reserved_marker
+    trailing = spec.trailing
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+
+    def run(
+        msgs: list[Any], declared: frozenset[str] | None, need_assistant: bool,
+        weight_zero_ok: bool,
+    ) -> bool | str:
+        if not msgs:
+            return False
+        if first_roles and msgs[0].role not in first_roles:
+            return False
+        learnable = seen_assistant = False
+        call_ids: set[str] | None = None
+        expect = "user"
+        i = -1
+        for m in msgs:
+            i += 1
+            role = m.role
+            c = m.content
+            if role == "assistant":
+                calls = m.tool_calls
+                if calls is not None:
+                    if not calls:
+                        return False
+                    if call_ids is None:
+                        call_ids = set()
+                    for call in calls:
+                        cid = call.id
+                        if cid in call_ids or (id_re is not None and not id_re.fullmatch(cid)):
+                            return False
+                        call_ids.add(cid)
+                        fn = call.function
+                        if declared is not None and fn.name not in declared:
+                            return False
+                        args = fn.arguments
+                        if args[:1] != "{":
+                            return False
+                        try:
+                            if type(loads(args)) is not dict:
+                                return False
+                        except decode_error:
+                            return False
+                elif c is None or not c or c.isspace():
+                    return False
+                if c and marker is not None and marker in c and _has_reserved(c, reserved):
+                    return False
+                seen_assistant = True
+                if m.weight != 0:
+                    learnable = True
+            else:
+                if c.isspace() or (marker is not None and marker in c and _has_reserved(c, reserved)):
+                    return False
+                if role == tool_role:
+                    if call_ids is None or m.tool_call_id not in call_ids:
+                        return False
+                elif strict_system and i and role == "system":
+                    return False
+            if alternate and role != "system" and role != any_tool_role:  # noqa: PLR1714 (hot loop)
+                if role != expect:
+                    return False
+                expect = "assistant" if role == "user" else "user"
+        if not need_assistant:
+            return True
+        if trailing and msgs[-1].role != "assistant":
+            return False
+        if not learnable:
+            # with assistant turns that all have weight 0, the full check's only finding is the
+            # all-weight-zero warning
+            return WEIGHT_ZERO if weight_zero_ok and seen_assistant else False
+        return True
+
+    return run
+
+
 def _fast_messages(
     msgs: list[Any], spec: ChatSpec, declared: frozenset[str] | None, need_assistant: bool,
     weight_zero_ok: bool,
 ) -> bool | str:
-    """True only if `check_messages` would report nothing, for messages decoded with the types
-    of `fast_types(spec)` (which already guarantee keys per role and non-empty contents)."""
-    if not msgs:
-        return False
-    if spec.first_roles and msgs[0].role not in spec.first_roles:
-        return False
-    learnable = seen_assistant = False
-    call_ids: set[str] | None = None
-    alternate = spec.order == "alternate"
-    strict_system = spec.order != "free"
-    tool_role = spec.tool_role if spec.allow_tools else None
-    id_re = spec.tool_call_id
-    reserved = spec.reserved_tokens
-    marker = spec.reserved_marker
-    expect = "user"
-    i = -1
-    for m in msgs:
-        i += 1
-        role = m.role
-        c = m.content
-        if role == "assistant":
-            calls = m.tool_calls
-            if calls is not None:
-                if not calls:
-                    return False
-                if call_ids is None:
-                    call_ids = set()
-                for call in calls:
-                    cid = call.id
-                    if cid in call_ids or (id_re is not None and not id_re.fullmatch(cid)):
-                        return False
-                    call_ids.add(cid)
-                    fn = call.function
-                    if declared is not None and fn.name not in declared:
-                        return False
-                    args = fn.arguments
-                    if args[:1] != "{":
-                        return False
-                    try:
-                        if type(orjson.loads(args)) is not dict:
-                            return False
-                    except orjson.JSONDecodeError:
-                        return False
-            elif c is None or not c or c.isspace():
-                return False
-            if c and marker is not None and marker in c and _has_reserved(c, reserved):
-                return False
-            seen_assistant = True
-            if m.weight != 0:
-                learnable = True
-        else:
-            if c.isspace() or (marker is not None and marker in c and _has_reserved(c, reserved)):
-                return False
-            if role == tool_role:
-                if call_ids is None or m.tool_call_id not in call_ids:
-                    return False
-            elif strict_system and i and role == "system":
-                return False
-        if alternate and role not in ("system", spec.tool_role):
-            if role != expect:
-                return False
-            expect = "assistant" if role == "user" else "user"
-    if not need_assistant:
-        return True
-    if spec.trailing and msgs[-1].role != "assistant":
-        return False
-    if not learnable:
-        # with assistant turns that all have weight 0, the full check's only finding is the
-        # all-weight-zero warning
-        return WEIGHT_ZERO if weight_zero_ok and seen_assistant else False
-    return True
+    return spec.fast_messages(msgs, declared, need_assistant, weight_zero_ok)
 
 
 def fast_tools_declared(tools: Any) -> frozenset[str] | bool | None:
-    """Declared function names for the fast path; None when no tools; False when not clean."""
+    """Declared function names for the fast path; None when no tools; False when not clean.
+
+    `tools` was decoded as `_FastTool` Structs, so types and names are already checked."""
     if tools is _UNSET:
         return None
     names = []
     for t in tools:
-        fn = t.get("function")
-        if t.get("type", "function") != "function" or not isinstance(fn, dict):
+        fn = t.function
+        params = fn.parameters
+        if params and bytes(params)[:1] != b"{":
             return False
-        name = fn.get("name")
-        if not isinstance(name, str) or not _FUNC_NAME.match(name):
-            return False
-        params = fn.get("parameters")
-        if params is not None and not isinstance(params, dict):
-            return False
-        names.append(name)
+        names.append(fn.name)
     return frozenset(names)
 
 

@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import msgspec
 
 from tuneops.datasets.findings import Severity
-from tuneops.datasets.rules.base import Ctx, Limits, RulePack, describe_type
+from tuneops.datasets.reader import DEFAULT_MAX_DEPTH
+from tuneops.datasets.rules.base import Ctx, Limits, RulePack, describe_type, free_depth_ok
 from tuneops.datasets.rules.chat import (
     ALL_WEIGHT_ZERO_MESSAGE,
     CHAT_RULES,
@@ -26,7 +27,6 @@ from tuneops.datasets.rules.chat import (
     check_chat,
     check_messages,
     check_tools,
-    fast_chat_result,
     fast_messages_ok,
     fast_tools_declared,
     fast_types,
@@ -80,6 +80,8 @@ DPO_INPUT_SPEC = ChatSpec(
 )
 
 _SFT_MSG, _SFT_REC = fast_types(SFT_SPEC)
+_SFT_FAST = SFT_SPEC.fast_messages
+_UNSET = msgspec.UNSET
 _DPO_MSG, _DPO_INPUT = fast_types(DPO_INPUT_SPEC)
 _DPO_REC = msgspec.defstruct(
     "FastOpenAIDPO",
@@ -108,8 +110,20 @@ class OpenAISFT(RulePack):
     fast_type = _SFT_REC
     notes = ("OpenAI accepts no new fine-tuning jobs from 2027-01-06.",)
 
+    fast_checks_depth = True
+
     def fast_ok(self, rec: Any, raw: bytes) -> bool | list[tuple[str, str, Severity, str]]:
-        res = fast_chat_result(rec, SFT_SPEC)
+        tools = rec.tools
+        declared: Any = None
+        if tools is not _UNSET:
+            if not free_depth_ok(tools, 1, DEFAULT_MAX_DEPTH):
+                return False
+            declared = fast_tools_declared(tools)
+            if declared is False:
+                return False
+        res: Any = _SFT_FAST(rec.messages, declared, True, True)
+        if res is True:
+            return True
         if res == WEIGHT_ZERO:
             return [("messages", "assistant.all_weight_zero", "warning", ALL_WEIGHT_ZERO_MESSAGE)]
         return res is True
