@@ -12,6 +12,7 @@ OpenAI accepts no new fine-tuning jobs from 2027-01-06; validating data stays us
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import msgspec
@@ -66,18 +67,9 @@ SFT_SPEC = ChatSpec(
     reserved_tokens=OPENAI_RESERVED,
 )
 
-# DPO input: the conversation up to (not including) the completions being compared.
-DPO_INPUT_SPEC = ChatSpec(
-    roles=SFT_SPEC.roles,
-    top_keys=("messages", "tools", "parallel_tool_calls"),
-    allow_weight=False,
-    allow_tools=True,
-    allow_images=True,
-    allow_name=True,
-    order="free",
-    trailing=None,
-    reserved_tokens=OPENAI_RESERVED,
-)
+# DPO input: the conversation up to (not including) the completions being compared; no weights,
+# and it ends with the user turn, not an assistant one.
+DPO_INPUT_SPEC = dataclasses.replace(SFT_SPEC, allow_weight=False, trailing=None)
 
 _SFT_MSG, _SFT_REC = fast_types(SFT_SPEC)
 _SFT_FAST = SFT_SPEC.fast_messages
