@@ -185,3 +185,17 @@ def test_convert_strict_refuses_and_writes_nothing(runner: CliRunner, tmp_path: 
     assert not out.exists()
     res = runner.invoke(cli, ["convert", str(EXAMPLE), "--to", "bedrock", "-o", str(out), "--strict"])
     assert res.exit_code == 1 and "lost tool_calls in 15 example(s)" in res.output
+
+
+def test_convert_from_provider_checks_the_detected_format(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "g.jsonl"
+    ok = runner.invoke(cli, ["convert", str(EXAMPLE), "--from", "openai", "--to", "mistral",
+                             "-o", str(out), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["source_format"] == "openai-chat"
+    bad = runner.invoke(cli, ["convert", str(EXAMPLE), "--from", "vertex", "--to", "openai",
+                              "-o", str(tmp_path / "x.jsonl")])
+    assert bad.exit_code == 2 and "looks like openai-chat records, not vertex's" in bad.output
+    typo = runner.invoke(cli, ["convert", str(EXAMPLE), "--from", "vertx", "--to", "openai",
+                               "-o", str(tmp_path / "x.jsonl")])
+    assert typo.exit_code == 2 and "did you mean 'vertex'" in typo.output

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -31,6 +33,7 @@ __all__ = [
     "emit_json",
     "exit_code_for",
     "json_option",
+    "progress_bar",
 ]
 
 EXIT_OK = 0
@@ -52,6 +55,26 @@ _EXIT_CODES: tuple[tuple[type[TuneopsError], int], ...] = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+PROGRESS_ABOVE = 32 * 1024 * 1024
+
+
+@contextmanager
+def progress_bar(path: str, label: str) -> Iterator[Any]:
+    """A rich progress bar on stderr while reading a large file on a terminal; None otherwise."""
+    total = os.path.getsize(path) if os.path.isfile(path) else 0
+    if total < PROGRESS_ABOVE or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
 
 
 def exit_code_for(err: TuneopsError) -> int:

@@ -9,12 +9,36 @@ from tuneops.cli._common import EXIT_DATA, command, emit_json, json_option
 __all__ = ["convert"]
 
 
+def _source_format(file: str, given: str) -> str:
+    """A format name as given, or the detected format checked against a provider's formats."""
+    from tuneops.datasets.detect import detect_format
+    from tuneops.datasets.records import FORMATS
+    from tuneops.datasets.rules import PACKS, PROVIDER_ALIASES, get_pack
+    from tuneops.errors import UsageError
+
+    if given in FORMATS:
+        return given
+    provider = PROVIDER_ALIASES.get(given.lower(), given.lower())
+    methods = [m for p, m in PACKS if p == provider]
+    if not methods:
+        get_pack(given, "sft")  # raises UnknownProviderError with "did you mean"
+    formats = {get_pack(provider, m).record_format for m in methods}
+    detected = detect_format(file)
+    if detected not in formats:
+        raise UsageError(
+            f"{file} looks like {detected} records, not {provider}'s"
+            f" ({', '.join(sorted(formats))})",
+            hint="drop --from to convert from the detected format, or name the format",
+        )
+    return detected
+
+
 @click.command()
 @click.argument("file", type=click.Path())
 @click.option("--to", "to_provider", required=True, metavar="PROVIDER",
               help="Target vendor (its rule pack decides the format).")
-@click.option("--from", "from_format", metavar="FORMAT",
-              help="Source format (default: detected from the records).")
+@click.option("--from", "from_format", metavar="PROVIDER|FORMAT",
+              help="Source provider or record format (default: detected from the records).")
 @click.option("--method", "-m", default="sft", show_default=True, metavar="sft|dpo",
               help="Target training method.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -35,6 +59,8 @@ def convert(file: str, to_provider: str, from_format: str | None, method: str, o
     from tuneops.datasets.convert import convert_file
     from tuneops.errors import LossyConversionError
 
+    if from_format:
+        from_format = _source_format(file, from_format)
     try:
         report = convert_file(file, output, to_provider=to_provider, to_method=method,
                               from_format=from_format, strict=strict)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from tuneops.cli._common import EXIT_DATA, command, emit_json, json_option, method_option, provider_option
+from tuneops.cli._common import (
+    EXIT_DATA,
+    command,
+    emit_json,
+    json_option,
+    method_option,
+    progress_bar,
+    provider_option,
+)
 
 __all__ = ["estimate"]
 
@@ -42,10 +50,11 @@ def estimate(file: str, provider: str, model: str, method: str, epochs: str | No
     """
     from tuneops.datasets.estimate import estimate_file
 
-    est, report = estimate_file(
-        file, provider=provider, model=model, method=method, epochs=_epochs(epochs),
-        prices_file=prices_file, tokenizer=tokenizer,
-    )
+    with progress_bar(file, "counting tokens") as progress:
+        est, report = estimate_file(
+            file, provider=provider, model=model, method=method, epochs=_epochs(epochs),
+            prices_file=prices_file, tokenizer=tokenizer, progress=progress,
+        )
     with report:
         if as_json:
             emit_json({"ok": est.errors == 0, **est.to_dict()})

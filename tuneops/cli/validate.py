@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import click
 import orjson
 
-from tuneops.cli._common import EXIT_DATA, command, json_option, method_option, provider_option
+from tuneops.cli._common import (
+    EXIT_DATA,
+    command,
+    json_option,
+    method_option,
+    progress_bar,
+    provider_option,
+)
 from tuneops.datasets.engine import ValidationOptions, ValidationReport, validate_file
 from tuneops.datasets.reader import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE_BYTES
 
 __all__ = ["validate"]
-
-PROGRESS_ABOVE = 32 * 1024 * 1024
-
-
-@contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Any]:
-    """A rich progress bar on stderr for long work on a terminal; a no-op callback otherwise."""
-    if total < PROGRESS_ABOVE or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
-
 
 def _write_json(report: ValidationReport) -> None:
     """One JSON document, streamed finding by finding so that memory stays flat."""
@@ -129,17 +113,15 @@ def validate(
 
         tuneops validate train.jsonl --provider openai --model gpt-4o-mini-2024-07-18
     """
-    import os
-
     opts = ValidationOptions(
         provider=provider, method=method, model=model,
         count_tokens=bool(model) if tokens is None else tokens, tokenizer=tokenizer,
         max_line_bytes=max_line_bytes, max_depth=max_depth, workers=workers,
         max_samples=max(max_shown, 1),
     )
-    size = os.path.getsize(file) if os.path.isfile(file) else 0
-    with progress_bar(size, "validating") as progress, validate_file(file, opts,
-                                                                       progress=progress) as report:
+    with progress_bar(file, "validating") as progress:
+        report = validate_file(file, opts, progress=progress)
+    with report:
         if as_json:
             _write_json(report)
         else:

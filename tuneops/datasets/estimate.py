@@ -9,6 +9,7 @@ estimates +/-25%.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,7 @@ def estimate_file(
     prices_file: str | os.PathLike[str] | None = None,
     tokenizer: str = "auto",
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Estimate, ValidationReport]:
     """Validate and count a file in one pass, then price it. The caller closes the report."""
     from tuneops.datasets.rules import get_pack
@@ -126,7 +128,7 @@ def estimate_file(
     report = validate_file(path, ValidationOptions(
         provider=provider, method=method, model=model, count_tokens=True,
         tokenizer=tokenizer, workers=workers,
-    ))
+    ), progress=progress)
     try:
         n_epochs, source = resolve_epochs(
             pack.provider, epochs, report.stats.valid_examples,
