@@ -55,7 +55,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Exit codes: 0 success, 1 the data has errors (or a strict conversion would lose data),
     2 usage error, 3 file could not be read or written, 4 tokenizer data problem,
-    70 internal error, 130 interrupted.
+    70 internal error, 130 interrupted, 141 output pipe closed.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

@@ -22,6 +22,7 @@ from tuneops.errors import (
 )
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_DATA",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
@@ -43,6 +44,7 @@ EXIT_IO = 3
 EXIT_TOKENIZER = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 # The one place domain errors become exit codes (most specific first).
 _EXIT_CODES: tuple[tuple[type[TuneopsError], int], ...] = (
@@ -124,6 +126,11 @@ def command(f: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # the reader went away (`tuneops ... | head`): stop quietly, as shell tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as err:

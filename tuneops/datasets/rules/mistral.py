@@ -160,7 +160,7 @@ class MistralSFT(RulePack):
     notes = (
         "Mistral has deprecated its fine-tuning jobs API and mistralai >= 2.5.2 no longer ships it; the"
         " REST endpoints (/v1/fine_tuning/jobs, tagged deprecated.fine-tuning) are still documented in"
-        " Mistral's OpenAPI spec (/work/shared/specs/mistral-openapi.yaml).",
+        " Mistral's OpenAPI spec (https://docs.mistral.ai/api/).",
         "Validation files are limited to 1 MB (rule of thumb: min(1 MB, 5% of the training data)).",
         "Vision Instruct data (image parts in user messages) trains pixtral-12b-latest only.",
         "Not checked: the pretraining {\"text\": ...} format of mistral-finetune.",
