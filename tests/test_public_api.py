@@ -9,10 +9,14 @@ import pytest
 EXPORTS = {
     "tuneops": ["__version__"],
     "tuneops.errors": [
-        "DatasetError", "DatasetIOError", "FormatDetectionError", "LossyConversionError",
-        "PriceTableError", "TokenizerError", "TuneopsError", "UnknownModelError",
-        "UnknownProviderError", "UsageError",
+        "AuthError", "CapabilityError", "DatasetError", "DatasetIOError", "FormatDetectionError",
+        "InvalidRequestError", "LossyConversionError", "MalformedResponseError",
+        "MissingCredentialsError", "NotFoundError", "PriceTableError", "ProviderError",
+        "RateLimitedError", "TokenizerError", "TuneopsError", "UnknownModelError",
+        "UnknownProviderError", "UsageError", "VendorConnectionError", "VendorServerError",
+        "VendorTimeoutError", "VendorUnavailableError",
     ],
+    "tuneops.providers": ["Provider", "provider_class", "provider_names"],
     "tuneops.datasets": [
         "ConversionReport", "Estimate", "Finding", "FixReport", "LineRecord", "PriceTable",
         "RulePack", "Severity", "TokenCount", "ValidationOptions", "ValidationReport",

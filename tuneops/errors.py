@@ -11,7 +11,19 @@ The tree::
     │   ├── DatasetIOError            missing, unreadable, not a regular file, output not writable
     │   ├── FormatDetectionError      the records match no known format
     │   └── LossyConversionError      `--strict` conversion refused: data would be lost
-    └── TokenizerError                the bundled tokenizer data is missing or does not verify
+    ├── TokenizerError                the bundled tokenizer data is missing or does not verify
+    ├── MissingCredentialsError       no key for a provider; the message says how to set one
+    └── ProviderError                 a vendor call failed; carries status_code, body, retry_after
+        ├── AuthError                 401/403: the key is wrong, expired or lacks permission
+        ├── NotFoundError             404: no such job, file or model at the vendor
+        ├── InvalidRequestError       400/409/422: the vendor refused the request as made
+        ├── RateLimitedError          429: slow down; `retry_after` says for how long
+        ├── VendorServerError         5xx: the vendor failed
+        ├── VendorConnectionError     the request did not complete (refused, dropped)
+        │   └── VendorTimeoutError    no answer in time
+        ├── VendorUnavailableError    the service is retired or closed to new work (with dates)
+        ├── CapabilityError           the vendor does not offer this operation
+        └── MalformedResponseError    the vendor answered with something we cannot read
 
 `tuneops.cli` maps each branch to one exit code (see the README's "Exit codes").
 Library callers catch `TuneopsError` for everything, or a branch for what they can handle.
@@ -22,16 +34,28 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AuthError",
+    "CapabilityError",
     "DatasetError",
     "DatasetIOError",
     "FormatDetectionError",
+    "InvalidRequestError",
     "LossyConversionError",
+    "MalformedResponseError",
+    "MissingCredentialsError",
+    "NotFoundError",
     "PriceTableError",
+    "ProviderError",
+    "RateLimitedError",
     "TokenizerError",
     "TuneopsError",
     "UnknownModelError",
     "UnknownProviderError",
     "UsageError",
+    "VendorConnectionError",
+    "VendorServerError",
+    "VendorTimeoutError",
+    "VendorUnavailableError",
 ]
 
 
@@ -86,3 +110,72 @@ class LossyConversionError(DatasetError):
 
 class TokenizerError(TuneopsError):
     """Tokenizer data is missing or fails its integrity check."""
+
+
+class MissingCredentialsError(TuneopsError):
+    """No credentials for a provider. `hint` says exactly how to set them."""
+
+
+class ProviderError(TuneopsError):
+    """A vendor call failed.
+
+    `status_code` is the HTTP status when there was a response, `body` the vendor's error body (a
+    dict or text; never contains our credentials), `retry_after` the seconds the vendor asked us
+    to wait (None when it did not say). Always raised `from` the SDK or transport error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status_code: int | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.provider = provider
+        self.status_code = status_code
+        self.body = body
+        self.retry_after = retry_after
+
+
+class AuthError(ProviderError):
+    """401/403."""
+
+
+class NotFoundError(ProviderError):
+    """404."""
+
+
+class InvalidRequestError(ProviderError):
+    """400/409/422: the vendor refused the request as made."""
+
+
+class RateLimitedError(ProviderError):
+    """429; `retry_after` says how long the vendor asked us to wait."""
+
+
+class VendorServerError(ProviderError):
+    """5xx."""
+
+
+class VendorConnectionError(ProviderError):
+    """The request did not complete: refused, reset or dropped connection."""
+
+
+class VendorTimeoutError(VendorConnectionError):
+    """No answer within the timeout."""
+
+
+class VendorUnavailableError(ProviderError):
+    """The vendor service is retired or closed to new work."""
+
+
+class CapabilityError(ProviderError):
+    """The vendor does not offer this operation (e.g. pausing a job)."""
+
+
+class MalformedResponseError(ProviderError):
+    """The vendor's answer is malformed, truncated, or of the wrong type."""

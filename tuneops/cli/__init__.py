@@ -18,6 +18,8 @@ COMMANDS = {
     "fix": "tuneops.cli.fix:fix",
     "estimate": "tuneops.cli.estimate:estimate",
     "rules": "tuneops.cli.rules:rules",
+    "providers": "tuneops.cli.providers:providers",
+    "keys": "tuneops.cli.keys:keys",
 }
 
 
@@ -55,6 +57,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Exit codes: 0 success, 1 the data has errors (or a strict conversion would lose data),
     2 usage error, 3 file could not be read or written, 4 tokenizer data problem,
+    5 vendor error (refused, failed or unreachable), 6 missing or rejected credentials,
     70 internal error, 130 interrupted, 141 output pipe closed.
     """
     ctx.ensure_object(dict)

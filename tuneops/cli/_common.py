@@ -13,15 +13,19 @@ import click
 import orjson
 
 from tuneops.errors import (
+    AuthError,
     DatasetError,
     DatasetIOError,
     LossyConversionError,
+    MissingCredentialsError,
+    ProviderError,
     TokenizerError,
     TuneopsError,
     UsageError,
 )
 
 __all__ = [
+    "EXIT_AUTH",
     "EXIT_BROKEN_PIPE",
     "EXIT_DATA",
     "EXIT_INTERNAL",
@@ -30,6 +34,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_TOKENIZER",
     "EXIT_USAGE",
+    "EXIT_VENDOR",
     "command",
     "emit_json",
     "exit_code_for",
@@ -42,6 +47,8 @@ EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_IO = 3
 EXIT_TOKENIZER = 4
+EXIT_VENDOR = 5
+EXIT_AUTH = 6
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -53,6 +60,9 @@ _EXIT_CODES: tuple[tuple[type[TuneopsError], int], ...] = (
     (DatasetError, EXIT_DATA),
     (UsageError, EXIT_USAGE),
     (TokenizerError, EXIT_TOKENIZER),
+    (MissingCredentialsError, EXIT_AUTH),
+    (AuthError, EXIT_AUTH),
+    (ProviderError, EXIT_VENDOR),
     (TuneopsError, EXIT_DATA),
 )
 

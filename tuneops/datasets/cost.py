@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneops.errors import PriceTableError, UnknownModelError
+from tuneops.paths import state_dir
 
 __all__ = [
     "EpochRule",
@@ -24,18 +25,7 @@ __all__ = [
     "PriceTable",
     "load_prices",
     "openai_auto_epochs",
-    "state_dir",
 ]
-
-
-def state_dir() -> Path:
-    """tuneops' state directory: `TUNEOPS_HOME`, else the platform's user data dir."""
-    home = os.environ.get("TUNEOPS_HOME")
-    if home:
-        return Path(home)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("tuneops", appauthor=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,16 @@
-"""Reserved for the providers layer (see the README's roadmap); nothing is exported yet."""
+"""Providers: one interface over the vendors' fine-tuning APIs.
+
+    from tuneops.providers import provider_class
+
+    with provider_class("openai")(api_key=...) as openai:
+        job = openai.get_job("ftjob-...")
+
+Adapters are imported only when used (their SDKs are heavy); see `registry.PROVIDERS`.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from tuneops.providers.base import Provider
+from tuneops.providers.registry import provider_class, provider_names
+
+__all__ = ["Provider", "provider_class", "provider_names"]

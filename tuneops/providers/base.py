@@ -1,0 +1,141 @@
+"""The interface every vendor adapter implements.
+
+A Provider owns its credentials and its HTTP client. Vendor payloads are translated into
+`tuneops.providers.models` by pure functions in each adapter module; vendor errors are mapped into
+`tuneops.errors.ProviderError` subclasses (by HTTP status first) by one context manager per vendor.
+
+Retries live in one place, `RetryPolicy`, and only wrap idempotent calls. Job creation is never
+retried blindly: `create_job_safely` sends it once and, after an ambiguous failure (a timeout, a
+dropped connection, a 5xx after the request was sent), looks for a job carrying our `client_ref`
+and adopts it; only when the vendor has none does it create again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from tuneops.errors import (
+    CapabilityError,
+    ProviderError,
+    VendorConnectionError,
+    VendorServerError,
+)
+from tuneops.providers.models import Checkpoint, Job, JobEvent, JobSpec, UploadedFile, VendorNote
+from tuneops.providers.retry import RetryPolicy
+
+__all__ = ["DEFAULT_TIMEOUT", "Provider", "UploadKind"]
+
+UploadKind = Literal["vendor_files", "gcs", "s3"]
+DEFAULT_TIMEOUT = 60.0
+
+
+class Provider(ABC):
+    """Base of every vendor adapter. Subclasses set the class attributes and implement the
+    abstract operations; optional ones raise `CapabilityError` unless the vendor offers them."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]]
+    upload_kind: ClassVar[UploadKind] = "vendor_files"
+    supports_cancel: ClassVar[bool] = True
+    supports_pause: ClassVar[bool] = False
+    supports_events: ClassVar[bool] = False
+    supports_checkpoints: ClassVar[bool] = False
+    supports_server_estimate: ClassVar[bool] = False
+    key_env: ClassVar[str] = ""
+    notes: ClassVar[tuple[VendorNote, ...]] = ()
+
+    def __init__(self, *, retry: RetryPolicy | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - adapters without a client have nothing to release
+        """Release the HTTP client."""
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "title": cls.title,
+            "methods": list(cls.methods),
+            "upload": cls.upload_kind,
+            "cancel": cls.supports_cancel,
+            "pause": cls.supports_pause,
+            "events": cls.supports_events,
+            "checkpoints": cls.supports_checkpoints,
+            "server_estimate": cls.supports_server_estimate,
+            "credentials_env": cls.key_env,
+            "notes": [n.model_dump() for n in cls.notes],
+        }
+
+    # -- operations ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def upload_file(self, path: str | Path, *, progress: Callable[[int, int], None] | None = None
+                    ) -> UploadedFile:
+        """Upload a training file and wait for the vendor's processing, if it has any."""
+
+    @abstractmethod
+    def _create_job_once(self, spec: JobSpec) -> Job:
+        """Send one job creation request. Never retried by itself."""
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> Job: ...
+
+    @abstractmethod
+    def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
+        """Every job (all pages), newest first; only those carrying `client_ref` if given."""
+
+    def cancel_job(self, job_id: str) -> Job:
+        raise CapabilityError(f"{self.name} jobs cannot be cancelled", provider=self.name)
+
+    def pause_job(self, job_id: str) -> Job:
+        raise CapabilityError(f"{self.name} jobs cannot be paused", provider=self.name)
+
+    def resume_job(self, job_id: str) -> Job:
+        raise CapabilityError(f"{self.name} jobs cannot be resumed", provider=self.name)
+
+    def list_events(self, job_id: str) -> Iterator[JobEvent]:
+        raise CapabilityError(f"{self.name} does not publish job events", provider=self.name)
+
+    def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
+        raise CapabilityError(f"{self.name} does not publish checkpoints", provider=self.name)
+
+    def find_job_by_ref(self, client_ref: str) -> Job | None:
+        """The vendor's job carrying our reference, if any (newest first)."""
+        for job in self.list_jobs(client_ref=client_ref):
+            if job.client_ref == client_ref:
+                return job
+        return None
+
+    def create_job_safely(self, spec: JobSpec) -> Job:
+        """Create a job exactly once, even when the answer to the create request is lost.
+
+        A creation that fails ambiguously (no answer, a dropped connection, a 5xx: the vendor may
+        have created the job) is followed by a look-up of `spec.client_ref` (itself retried); the
+        job found is adopted. Unambiguous refusals (4xx) are raised as they are.
+        """
+        try:
+            return self._create_job_once(spec)
+        except (VendorConnectionError, VendorServerError) as exc:
+            ambiguous: ProviderError = exc
+        found = self.retry.call(self.find_job_by_ref, spec.client_ref)
+        if found is not None:
+            return found.model_copy(update={"warnings": [
+                *found.warnings,
+                f"the create request failed ambiguously ({ambiguous.message}); adopted the job"
+                f" carrying reference {spec.client_ref}",
+            ]})
+        # The vendor has no such job: the request never took effect, so sending it again is safe.
+        return self._create_job_once(spec)
