@@ -241,3 +241,46 @@ def test_rate_limit_with_a_long_retry_after_comes_back_with_it() -> None:
 def test_repr_never_shows_the_key() -> None:
     p = provider(Vendor())
     assert FAKE_KEY not in repr(p) and "flag" in repr(p)
+
+
+def test_large_files_go_through_the_uploads_api_in_parts(tmp_path: Any) -> None:
+    import hashlib
+
+    data = b"".join(b'{"messages": [{"role": "user", "content": "%d"}]}\n' % i for i in range(400))
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(data)
+    parts: dict[str, bytes] = {}
+
+    def handler(req: httpx2.Request) -> httpx2.Response:
+        if req.url.path == "/v1/uploads":
+            assert json.loads(req.content)["bytes"] == len(data)
+            return httpx2.Response(200, json={
+                "id": "upload_1", "object": "upload", "bytes": len(data), "created_at": 1,
+                "expires_at": 2, "filename": "big.jsonl", "purpose": "fine-tune", "status": "pending"})
+        if req.url.path == "/v1/uploads/upload_1/parts":
+            part_id = f"part_{len(parts)}"
+            body = req.read()
+            # the part's bytes travel as multipart `data`: keep what lies between the headers
+            payload = body.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
+            parts[part_id] = payload
+            return httpx2.Response(200, json={"id": part_id, "object": "upload.part",
+                                              "created_at": 1, "upload_id": "upload_1"})
+        if req.url.path == "/v1/uploads/upload_1/complete":
+            sent = json.loads(req.content)
+            joined = b"".join(parts[p] for p in sent["part_ids"])
+            assert joined == data and sent["md5"] == hashlib.md5(data).hexdigest()
+            return httpx2.Response(200, json={
+                "id": "upload_1", "object": "upload", "bytes": len(data), "created_at": 1,
+                "expires_at": 2, "filename": "big.jsonl", "purpose": "fine-tune",
+                "status": "completed", "file": {
+                    "id": "file-big", "object": "file", "bytes": len(data), "created_at": 1,
+                    "filename": "big.jsonl", "purpose": "fine-tune", "status": "processed"}})
+        raise AssertionError(req.url)
+
+    seen: list[tuple[int, int]] = []
+    p = OpenAIProvider(api_key=FAKE_KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+                       part_size=4096, files_api_limit=8192, upload_workers=3)
+    uploaded = p.upload_file(path, progress=lambda done, total: seen.append((done, total)))
+    assert uploaded.id == "file-big"
+    assert len(parts) == -(-len(data) // 4096)  # several parts, sent concurrently
+    assert seen[-1] == (len(data), len(data))
