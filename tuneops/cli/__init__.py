@@ -20,6 +20,7 @@ COMMANDS = {
     "rules": "tuneops.cli.rules:rules",
     "providers": "tuneops.cli.providers:providers",
     "keys": "tuneops.cli.keys:keys",
+    "sandbox": "tuneops.cli.sandbox:sandbox",
 }
 
 
