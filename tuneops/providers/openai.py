@@ -228,6 +228,7 @@ class OpenAIProvider(Provider):
         part_size: int = PART_SIZE,
         files_api_limit: int = FILES_API_LIMIT,
         upload_workers: int = 4,
+        page_size: int = 100,
         today: Callable[[], date] = date.today,
     ) -> None:
         import openai
@@ -239,6 +240,7 @@ class OpenAIProvider(Provider):
         self.part_size = part_size
         self.files_api_limit = files_api_limit
         self.upload_workers = upload_workers
+        self.page_size = page_size
         self._today = today
         # max_retries=0: retries happen in one place, ours (RetryPolicy).
         self.client = openai.OpenAI(api_key=key.reveal(), base_url=self.base_url,
@@ -366,7 +368,7 @@ class OpenAIProvider(Provider):
         after: str | None = None
         while True:
             extra = {"after": after} if after else {}
-            page = self._get(fn, *args, limit=100, **kwargs, **extra)
+            page = self._get(fn, *args, limit=self.page_size, **kwargs, **extra)
             items = [item.model_dump() for item in page.data]
             yield from items
             if not items or not getattr(page, "has_more", False):
