@@ -284,3 +284,18 @@ def test_large_files_go_through_the_uploads_api_in_parts(tmp_path: Any) -> None:
     assert uploaded.id == "file-big"
     assert len(parts) == -(-len(data) // 4096)  # several parts, sent concurrently
     assert seen[-1] == (len(data), len(data))
+
+
+def test_the_test_payloads_follow_the_published_spec() -> None:
+    from tests.providers.sandbox import _spec
+
+    if not _spec.SPEC_PATH.exists():
+        pytest.skip(f"the vendor spec is not at {_spec.SPEC_PATH}")
+    validators = _spec.validators()
+    for body in (job_body(), job_body(status="succeeded", fine_tuned_model="ft:x:y:z:w",
+                                      trained_tokens=10, finished_at=1764303600),
+                 job_body(status="failed", error={"code": "invalid_training_file",
+                                                  "message": "m", "param": "training_file"})):
+        errors = [e.message for e in validators["FineTuningJob"].iter_errors(body)]
+        assert errors == [], errors
+    assert not list(validators["ErrorResponse"].iter_errors(err(400)))

@@ -185,3 +185,18 @@ def test_a_lost_create_response_leaves_exactly_one_job(tmp_path: Path) -> None:
     assert lossy.lost == 1 and "adopted" in job.warnings[-1]
     assert [j.id for j in clean.list_jobs() if j.client_ref == "lost-1"] == [job.id]
     assert wait(clean, job.id).status == "succeeded"
+
+
+def test_dpo_job(tmp_path: Path) -> None:
+    import json
+
+    rows = [{"input": {"messages": [{"role": "user", "content": f"Say {i} politely."}]},
+             "preferred_output": [{"role": "assistant", "content": f"Certainly: {i}."}],
+             "non_preferred_output": [{"role": "assistant", "content": f"{i}. Go away."}]}
+            for i in range(12)]
+    p = make(tmp_path)
+    f = p.upload_file(write_jsonl(tmp_path / "dpo.jsonl", [json.dumps(r) for r in rows]))
+    job = p.create_job_safely(spec(f.id, method="dpo", beta=0.2, epochs=1))
+    done = wait(p, job.id)
+    assert done.status == "succeeded" and done.method == "dpo"
+    assert done.hyperparameters.get("beta") == 0.2
