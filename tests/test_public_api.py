@@ -17,6 +17,7 @@ EXPORTS = {
         "VendorTimeoutError", "VendorUnavailableError",
     ],
     "tuneops.providers": ["Provider", "provider_class", "provider_names"],
+    "tuneops.orchestrator": ["HistoryEntry", "JobRecord", "Ledger"],
     "tuneops.datasets": [
         "ConversionReport", "Estimate", "Finding", "FixReport", "LineRecord", "PriceTable",
         "RulePack", "Severity", "TokenCount", "ValidationOptions", "ValidationReport",
