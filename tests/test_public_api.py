@@ -9,7 +9,8 @@ import pytest
 EXPORTS = {
     "tuneops": ["__version__"],
     "tuneops.errors": [
-        "AuthError", "CapabilityError", "DatasetError", "DatasetIOError", "FormatDetectionError",
+        "AuthError", "BudgetExceededError", "CapabilityError", "DataValidationError",
+        "DatasetError", "DatasetIOError", "FormatDetectionError",
         "InvalidRequestError", "LossyConversionError", "MalformedResponseError",
         "MissingCredentialsError", "NotFoundError", "PriceTableError", "ProviderError",
         "RateLimitedError", "TokenizerError", "TuneopsError", "UnknownModelError",
@@ -17,7 +18,7 @@ EXPORTS = {
         "VendorTimeoutError", "VendorUnavailableError",
     ],
     "tuneops.providers": ["Provider", "provider_class", "provider_names"],
-    "tuneops.orchestrator": ["HistoryEntry", "JobRecord", "Ledger"],
+    "tuneops.orchestrator": ["HistoryEntry", "JobRecord", "Ledger", "Orchestrator", "SubmitRequest"],
     "tuneops.datasets": [
         "ConversionReport", "Estimate", "Finding", "FixReport", "LineRecord", "PriceTable",
         "RulePack", "Severity", "TokenCount", "ValidationOptions", "ValidationReport",

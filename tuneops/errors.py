@@ -6,11 +6,13 @@ The tree::
     ├── UsageError                    the call itself is wrong (bad option, unknown name)
     │   ├── UnknownProviderError      no rule pack / provider by that name ("did you mean ...")
     │   ├── UnknownModelError         a model with no price or limits on record
-    │   └── PriceTableError           a user price table that cannot be read or is malformed
+    │   ├── PriceTableError           a user price table that cannot be read or is malformed
+    │   └── BudgetExceededError       the estimate is over --max-cost, or the user declined
     ├── DatasetError                  something about a dataset file
     │   ├── DatasetIOError            missing, unreadable, not a regular file, output not writable
     │   ├── FormatDetectionError      the records match no known format
-    │   └── LossyConversionError      `--strict` conversion refused: data would be lost
+    │   ├── LossyConversionError      `--strict` conversion refused: data would be lost
+    │   └── DataValidationError       submission refused: the data fails the vendor's rules
     ├── TokenizerError                the bundled tokenizer data is missing or does not verify
     ├── MissingCredentialsError       no key for a provider; the message says how to set one
     └── ProviderError                 a vendor call failed; carries status_code, body, retry_after
@@ -35,7 +37,9 @@ from typing import Any
 
 __all__ = [
     "AuthError",
+    "BudgetExceededError",
     "CapabilityError",
+    "DataValidationError",
     "DatasetError",
     "DatasetIOError",
     "FormatDetectionError",
@@ -87,6 +91,10 @@ class PriceTableError(UsageError):
     """A user-supplied price table is unreadable or malformed."""
 
 
+class BudgetExceededError(UsageError):
+    """The estimated cost is over the budget (`--max-cost`), or the user declined it."""
+
+
 class DatasetError(TuneopsError):
     """A dataset file could not be processed."""
 
@@ -97,6 +105,10 @@ class DatasetIOError(DatasetError):
 
 class FormatDetectionError(DatasetError):
     """The records do not look like any format tuneops knows."""
+
+
+class DataValidationError(DatasetError):
+    """A submission was refused because the data has errors under the vendor's rules."""
 
 
 class LossyConversionError(DatasetError):

@@ -21,6 +21,7 @@ COMMANDS = {
     "providers": "tuneops.cli.providers:providers",
     "keys": "tuneops.cli.keys:keys",
     "sandbox": "tuneops.cli.sandbox:sandbox",
+    "submit": "tuneops.cli.submit:submit",
 }
 
 

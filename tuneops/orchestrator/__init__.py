@@ -1,14 +1,17 @@
-"""Orchestrator: the job ledger (this release), then submit, watch and reconcile (next).
+"""Orchestrator: the job ledger, submitting jobs and following them.
 
-    from tuneops.orchestrator import Ledger
+    from tuneops.orchestrator import Orchestrator, SubmitRequest
 
-    with Ledger.open() as ledger:          # TUNEOPS_DB, else SQLite in the state directory
-        for job in ledger.list_jobs(unfinished=True):
-            print(job.id, job.provider, job.status)
+    with Orchestrator(sandbox=True) as orch:       # the offline emulator: no key, no spend
+        job = orch.submit(SubmitRequest(file="train.jsonl", provider="openai",
+                                        model="gpt-4o-mini-2024-07-18"))
+        job = orch.wait(job.id)
+        print(job.fine_tuned_model, job.trained_tokens, job.billed_cost)
 """
 
 from __future__ import annotations
 
 from tuneops.orchestrator.ledger import HistoryEntry, JobRecord, Ledger
+from tuneops.orchestrator.submit import Orchestrator, SubmitRequest
 
-__all__ = ["HistoryEntry", "JobRecord", "Ledger"]
+__all__ = ["HistoryEntry", "JobRecord", "Ledger", "Orchestrator", "SubmitRequest"]

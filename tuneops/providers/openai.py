@@ -278,6 +278,14 @@ class OpenAIProvider(Provider):
                 progress(size, size)
         return self._wait_processed(uploaded)
 
+    def has_file(self, file_id: str) -> bool:
+        """Whether the vendor still holds a file (uploads are reused only while it does)."""
+        try:
+            self._get(self.client.files.retrieve, file_id)
+        except NotFoundError:
+            return False
+        return True
+
     def _wait_processed(self, uploaded: UploadedFile, poll: float = 1.0,
                         limit: float = 600.0) -> UploadedFile:
         deadline = time.monotonic() + limit

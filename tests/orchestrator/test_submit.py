@@ -1,0 +1,138 @@
+"""Submitting through the pipeline against the sandbox, on SQLite and PostgreSQL ledgers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from tests.providers.test_openai_sandbox import LoseFirstCreate
+from tuneops.cli import cli
+from tuneops.datasets.estimate import estimate_file
+from tuneops.errors import BudgetExceededError, DataValidationError
+from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
+from tuneops.providers.openai import OpenAIProvider
+from tuneops.providers.sandbox import SandboxTransport
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "support_chat.jsonl"
+MODEL = "gpt-4o-mini-2024-07-18"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TUNEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
+    return tmp_path / "home"
+
+
+def orch(db_url: str, **kw: Any) -> Orchestrator:
+    return Orchestrator(Ledger.open(db_url), sandbox=True, sleep=lambda s: None, **kw)
+
+
+def test_submit_and_wait_records_model_tokens_and_cost(db_url: str) -> None:
+    with orch(db_url) as o:
+        rec = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL,
+                                     labels={"team": "support"}))
+        assert rec.vendor_job_id and rec.training_file_id and rec.client_ref == rec.id
+        assert rec.estimated_cost and rec.dataset_examples == 60 and rec.sandbox
+        done = o.wait(rec.id, timeout=30)
+        assert done.status == "succeeded" and done.fine_tuned_model
+        est, report = estimate_file(EXAMPLE, provider="openai", model=MODEL)
+        report.close()
+        assert done.trained_tokens == est.billed_tokens
+        assert done.billed_cost == pytest.approx(est.cost_expected)
+        assert done.cost_basis and "price table" in done.cost_basis
+        kinds = [(h.kind, h.status) for h in o.ledger.history(rec.id)]
+        assert kinds[0] == ("status", "pending") and ("status", "succeeded") in kinds
+        assert any(k == "event" for k, _ in kinds)
+
+
+def test_bad_data_is_refused_before_anything_is_sent(db_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(EXAMPLE.read_bytes() + b'{"messages": [{"role": "robot", "content": "x"}]}\n')
+    with orch(db_url) as o:
+        with pytest.raises(DataValidationError, match="line 61") as exc:
+            o.submit(SubmitRequest(file=bad, provider="openai", model=MODEL))
+        assert "nothing was uploaded" in exc.value.hint
+        assert o.ledger.list_jobs() == []
+
+
+def test_budget_guard_and_declined_confirmation(db_url: str) -> None:
+    with orch(db_url) as o:
+        with pytest.raises(BudgetExceededError, match="over the --max-cost"):
+            o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL, max_cost=0.001))
+        with pytest.raises(BudgetExceededError, match="declined"):
+            o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL),
+                     confirm=lambda est: False)
+        assert o.ledger.list_jobs() == []
+
+
+def test_the_same_content_is_uploaded_once_while_the_vendor_has_it(db_url: str) -> None:
+    with orch(db_url) as o:
+        a = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL))
+        b = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL))
+        assert a.training_file_id == b.training_file_id
+        provider = o.provider("openai")
+        assert isinstance(provider, OpenAIProvider)
+        provider.client.files.delete(a.training_file_id)  # the vendor no longer has it
+        c = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL))
+        assert c.training_file_id != a.training_file_id
+
+
+def test_another_vendors_format_is_converted(db_url: str, tmp_path: Path) -> None:
+    rows = [{"contents": [{"role": "user", "parts": [{"text": f"What is {i}+{i}?"}]},
+                          {"role": "model", "parts": [{"text": str(2 * i)}]}]} for i in range(12)]
+    gem = tmp_path / "gemini.jsonl"
+    gem.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    with orch(db_url) as o:
+        rec = o.wait(o.submit(SubmitRequest(file=gem, provider="openai", model=MODEL)).id,
+                     timeout=30)
+        assert rec.status == "succeeded" and rec.dataset_path == str(gem.resolve())
+
+
+def test_a_lost_create_answer_still_makes_one_job(db_url: str, home: Path) -> None:
+    transports: list[LoseFirstCreate] = []
+
+    def factory(name: str) -> OpenAIProvider:
+        t = LoseFirstCreate(SandboxTransport(home / "sandbox", speed=1000, faults=""))
+        transports.append(t)
+        return OpenAIProvider(api_key="sk-sandbox", base_url="http://sandbox.tuneops/openai/v1",
+                              http_client=httpx2.Client(transport=t))
+
+    with Orchestrator(Ledger.open(db_url), provider_factory=factory, sleep=lambda s: None) as o:
+        rec = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL))
+        assert transports[0].lost == 1 and rec.vendor_job_id
+        vendor_jobs = [j for j in o.provider("openai").list_jobs() if j.client_ref == rec.client_ref]
+        assert [j.id for j in vendor_jobs] == [rec.vendor_job_id]
+        assert any("adopted" in (h.message or "") for h in o.ledger.history(rec.id))
+
+
+def test_cli_submit_sandbox_wait_json(db_url: str) -> None:
+    res = CliRunner().invoke(cli, ["submit", str(EXAMPLE), "--provider", "openai", "--model", MODEL,
+                                   "--sandbox", "--wait", "--json", "--db", db_url,
+                                   "--label", "team=support"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "succeeded" and doc["fine_tuned_model"].startswith(f"ft:{MODEL}:")
+    assert doc["labels"] == {"team": "support"} and doc["billed_cost"] > 0
+
+
+def test_cli_submit_errors(db_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(cli, ["submit", str(EXAMPLE), "-p", "openai", "--model", MODEL,
+                              "--sandbox", "--label", "oops", "--db", db_url])
+    assert res.exit_code == 2 and "key=value" in res.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": []}\n')
+    res = runner.invoke(cli, ["submit", str(bad), "-p", "openai", "--model", MODEL, "--sandbox",
+                              "--db", db_url])
+    assert res.exit_code == 1 and "nothing was uploaded" in res.output
+    res = runner.invoke(cli, ["submit", str(EXAMPLE), "-p", "openai", "--model", MODEL, "--sandbox",
+                              "--max-cost", "0.0001", "--db", db_url])
+    assert res.exit_code == 2 and "max-cost" in res.output

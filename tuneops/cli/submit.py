@@ -1,0 +1,105 @@
+"""`tuneops submit`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from tuneops.cli._common import EXIT_DATA, command, emit_json, json_option, method_option, provider_option
+
+__all__ = ["submit"]
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: use key=value", param_hint="--label")
+        out[key] = value
+    return out
+
+
+def _summary(record: Any) -> str:
+    parts = [f"{record.id} ({record.provider} {record.vendor_job_id or '-'}): {record.status}"]
+    if record.fine_tuned_model:
+        parts.append(f"model {record.fine_tuned_model}")
+    if record.trained_tokens is not None:
+        parts.append(f"billed tokens {record.trained_tokens:,}")
+    if record.billed_cost is not None:
+        parts.append(f"cost {record.billed_cost:,.2f} {record.currency} ({record.cost_basis})")
+    elif record.estimated_cost is not None:
+        parts.append(f"estimated cost {record.estimated_cost:,.2f} {record.currency}")
+    if record.error_message:
+        parts.append(f"error [{record.error_kind}/{record.error_code}]: {record.error_message}")
+    return "\n  ".join(parts)
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@provider_option()
+@click.option("--model", required=True, metavar="ID", help="Base model to fine-tune.")
+@method_option
+@click.option("--epochs", type=click.IntRange(1), help="Epochs (default: the vendor's).")
+@click.option("--batch-size", type=click.IntRange(1), help="Batch size (default: the vendor's).")
+@click.option("--lr-multiplier", type=click.FloatRange(min=0, min_open=True),
+              help="Learning-rate multiplier (default: the vendor's).")
+@click.option("--validation-file", type=click.Path(), help="A validation set in the same format.")
+@click.option("--suffix", help="Suffix of the resulting model name (default: the ledger id).")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Labels, repeatable.")
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="AMOUNT",
+              help="Refuse if the estimate could exceed this (in the price table's currency).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@click.option("--wait", is_flag=True, help="Follow the job until it finishes.")
+@click.option("--sandbox", is_flag=True, help="Use the offline emulator: no key, no spend.")
+@click.option("--db", metavar="URL", help="Ledger database URL (default: $TUNEOPS_DB, else SQLite"
+              " in the state directory).")
+@json_option
+@command
+def submit(file: str, provider: str, model: str, method: str, epochs: int | None,
+           batch_size: int | None, lr_multiplier: float | None, validation_file: str | None,
+           suffix: str | None, labels: tuple[str, ...], max_cost: float | None, yes: bool,
+           wait: bool, sandbox: bool, db: str | None, as_json: bool) -> None:
+    """Validate, estimate, upload and create a fine-tuning job, recorded in the ledger.
+
+    Refuses data with errors (nothing is uploaded), converts from another vendor's format when
+    needed, refuses an estimate over --max-cost, asks before spending on a terminal unless
+    --yes, reuses an upload of the same content, and never creates the job twice: the job
+    carries its ledger id, so a lost answer is found and adopted. With --wait, follows the job
+    and prints the model id, billed tokens and cost. Exits 1 if the job failed.
+
+        tuneops submit examples/support_chat.jsonl --provider openai \\
+            --model gpt-4o-mini-2024-07-18 --sandbox --wait
+    """
+    from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
+
+    req = SubmitRequest(file=file, provider=provider, model=model, method=method, epochs=epochs,
+                        batch_size=batch_size, learning_rate_multiplier=lr_multiplier,
+                        validation_file=validation_file, suffix=suffix, labels=_labels(labels),
+                        max_cost=max_cost)
+
+    def confirm(est: Any) -> bool:
+        if yes or as_json or not sys.stdin.isatty():
+            return True
+        cost = ("no price on record" if est is None else
+                f"{est.cost_expected:,.2f} {est.price.currency} (up to {est.cost_max:,.2f})")
+        return click.confirm(f"Submit to {provider} ({model}), estimated {cost}?", default=False)
+
+    def say(text: str) -> None:
+        if not as_json:
+            click.echo(text, err=True)
+
+    with Orchestrator(Ledger.open(db), sandbox=sandbox) as orch:
+        record = orch.submit(req, confirm=confirm)
+        say(f"submitted {record.id}: {record.provider} job {record.vendor_job_id}"
+            f"{' (sandbox)' if sandbox else ''}")
+        if wait:
+            record = orch.wait(record.id, on_update=lambda r: say(f"  {r.raw_status}"))
+    if as_json:
+        emit_json(record.model_dump(mode="json"))
+    else:
+        click.echo(_summary(record))
+    if wait and record.status in ("failed", "cancelled"):
+        click.get_current_context().exit(EXIT_DATA)
