@@ -279,6 +279,18 @@ class Orchestrator:
             record.id, billed_cost=record.trained_tokens * price.price_per_1m_tokens / 1e6,
             currency=price.currency, cost_basis=f"billed tokens x price table ({price.as_of})")
 
+    def cancel(self, ref: str) -> JobRecord:
+        """Cancel a job at its vendor and record the answer."""
+        record = self.ledger.get(ref)
+        if record.vendor_job_id is None:
+            from tuneops.errors import UsageError
+
+            raise UsageError(f"{record.id} was never created at {record.provider}",
+                             hint="`tuneops reconcile` resolves interrupted submissions")
+        job = self.provider(record.provider).cancel_job(record.vendor_job_id)
+        updated, _ = self.ledger.record_vendor_job(record.id, job)
+        return updated
+
     def wait(self, ref: str, *, timeout: float | None = None,
              on_update: Callable[[JobRecord], None] | None = None) -> JobRecord:
         """Poll until the job is final (a success counts once its model id is known): fast at
