@@ -194,8 +194,14 @@ class Orchestrator:
                     " was uploaded or submitted")
 
     def submit(self, req: SubmitRequest, *, confirm: Callable[[Estimate | None], bool] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> JobRecord:
+               progress: Callable[[int, int], None] | None = None,
+               on_step: Callable[[str], None] | None = None) -> JobRecord:
+        """Run the whole pipeline. `on_step(name)` is called after each durable step
+        ("prepared", "intent", "uploaded", "created", "recorded"): crash tests kill the process
+        there and check that `reconcile` resolves what is left."""
+        step = on_step or (lambda _name: None)
         upload_path, est, _ = self.prepare(req)
+        step("prepared")
         if confirm is not None and not confirm(est):
             raise BudgetExceededError("submission declined", hint="nothing was uploaded or submitted")
         provider = self.provider(req.provider)
@@ -212,6 +218,7 @@ class Orchestrator:
             estimated_cost=est.cost_expected if est else None,
             currency=est.price.currency if est else None,
         )
+        step("intent")
         file_id = self._upload(provider, upload_path, sha, progress)
         validation_id = None
         if req.validation_file is not None:
@@ -219,13 +226,16 @@ class Orchestrator:
             validation_id = self._upload(provider, vpath, sha256_of(vpath), None)
         self.ledger.update_fields(record.id, training_file_id=file_id,
                                   validation_file_id=validation_id)
+        step("uploaded")
         spec = JobSpec(base_model=req.model, training_file=file_id, method=req.method,
                        validation_file=validation_id,
                        epochs=req.epochs, batch_size=req.batch_size,
                        learning_rate_multiplier=req.learning_rate_multiplier, suffix=req.suffix,
                        seed=req.seed, client_ref=record.client_ref, labels=req.labels)
         job = provider.create_job_safely(spec)
+        step("created")
         updated, _ = self.ledger.record_vendor_job(record.id, job)
+        step("recorded")
         return updated
 
     def _upload(self, provider: Provider, path: Path, sha: str,
