@@ -208,7 +208,9 @@ class Ledger:
         if job.cost is not None:
             values.update(billed_cost=job.cost, currency=job.currency, cost_basis="vendor")
         with self.engine.begin() as conn:
-            current = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            # Lock the row while comparing and updating: two watchers seeing the same change must
+            # not both append it (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers).
+            current = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if current is None:
                 raise UsageError(f"no job {job_id} in the ledger")
             before = dict(current._mapping)
