@@ -117,3 +117,26 @@ def test_stalled_jobs_are_reported(setup) -> None:  # type: ignore[no-untyped-de
         watch_pass(o)
         assert watch_pass(o, stall_after=0).stalled == [jid]
         assert watch_pass(o, stall_after=3600).stalled == []
+
+
+def test_cli_watch_follows_sandbox_jobs_to_the_end(db_url: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tuneops.cli import cli
+
+    monkeypatch.setenv("TUNEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
+    with Orchestrator(Ledger.open(db_url), sandbox=True) as o:
+        ids = [o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL)).id
+               for _ in range(2)]
+    res = CliRunner().invoke(cli, ["watch", "--sandbox", "--interval", "0.05", "--db", db_url,
+                                   "--timeout", "60", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert sorted(r["id"] for r in doc) == sorted(ids)
+    assert all(r["status"] == "succeeded" and r["fine_tuned_model"] for r in doc)
+    res = CliRunner().invoke(cli, ["watch", "--sandbox", "--db", db_url])
+    assert res.exit_code == 0 and "no unfinished jobs" in res.output

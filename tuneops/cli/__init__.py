@@ -22,6 +22,13 @@ COMMANDS = {
     "keys": "tuneops.cli.keys:keys",
     "sandbox": "tuneops.cli.sandbox:sandbox",
     "submit": "tuneops.cli.submit:submit",
+    "reconcile": "tuneops.cli.reconcile:reconcile",
+    "watch": "tuneops.cli.watch:watch",
+    "list": "tuneops.cli.jobs:list_",
+    "show": "tuneops.cli.jobs:show",
+    "status": "tuneops.cli.jobs:status",
+    "events": "tuneops.cli.jobs:events",
+    "cancel": "tuneops.cli.jobs:cancel",
 }
 
 

@@ -270,7 +270,9 @@ class Orchestrator:
         job = provider.get_job(record.vendor_job_id)
         updated, _ = self.ledger.record_vendor_job(record.id, job)
         if provider.supports_events:
-            self.ledger.add_events(record.id, provider.list_events(record.vendor_job_id))
+            # vendors list events newest first; the history is kept in time order
+            self.ledger.add_events(record.id, reversed(list(provider.list_events(
+                record.vendor_job_id))))
         if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
             updated = self._record_billed_cost(updated)
         return updated

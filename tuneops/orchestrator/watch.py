@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from tuneops.errors import ProviderError
 from tuneops.orchestrator.ledger import JobRecord
 from tuneops.orchestrator.submit import Orchestrator
+from tuneops.providers.models import Job
 
 __all__ = ["PassResult", "is_finished", "watch", "watch_pass"]
 
@@ -38,6 +39,13 @@ class PassResult:
     retry_after: float | None = None
 
 
+def _unchanged(rec: JobRecord, job: Job) -> bool:
+    return (rec.status == job.status and rec.raw_status == job.raw_status
+            and rec.fine_tuned_model == job.fine_tuned_model
+            and rec.trained_tokens == job.trained_tokens
+            and rec.error_code == (job.error.code if job.error else None))
+
+
 def _provider_pass(orch: Orchestrator, name: str, records: list[JobRecord],
                    result: PassResult) -> None:
     adapter = orch.provider(name)
@@ -50,11 +58,14 @@ def _provider_pass(orch: Orchestrator, name: str, records: list[JobRecord],
                 break  # newest first: stop paging once every job we follow is found
     for vendor_id, rec in wanted.items():
         job = seen.get(vendor_id) or adapter.get_job(vendor_id)
+        if _unchanged(rec, job):
+            continue  # a quiet job costs no database write
         updated, changed = orch.ledger.record_vendor_job(rec.id, job)
         if changed and updated.status != rec.status:
             result.changed.append(rec.id)
             if adapter.supports_events:
-                orch.ledger.add_events(rec.id, adapter.list_events(vendor_id))
+                # vendors list events newest first; the history is kept in time order
+                orch.ledger.add_events(rec.id, reversed(list(adapter.list_events(vendor_id))))
         if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
             orch._record_billed_cost(updated)
 
@@ -83,8 +94,10 @@ def watch_pass(orch: Orchestrator, *, jobs: list[str] | None = None,
     with ThreadPoolExecutor(max_workers=max(1, len(by_provider))) as pool:
         list(pool.map(run, by_provider))
     now = datetime.now(UTC)
-    for r in records:
-        fresh = ledger.get(r.id)
+    followed = {r.id for r in records}
+    for fresh in ledger.list_jobs(unfinished=True):
+        if fresh.id not in followed:
+            continue
         if not is_finished(fresh):
             result.unfinished.append(fresh)
             if (now - fresh.updated_at).total_seconds() > stall_after:
