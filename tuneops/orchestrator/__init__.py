@@ -11,7 +11,22 @@
 
 from __future__ import annotations
 
-from tuneops.orchestrator.ledger import HistoryEntry, JobRecord, Ledger
-from tuneops.orchestrator.submit import Orchestrator, SubmitRequest
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuneops.orchestrator.ledger import HistoryEntry, JobRecord, Ledger
+    from tuneops.orchestrator.submit import Orchestrator, SubmitRequest
 
 __all__ = ["HistoryEntry", "JobRecord", "Ledger", "Orchestrator", "SubmitRequest"]
+
+# Imported on first use: `tuneops list` needs the ledger, not the submit pipeline.
+_WHERE = {"HistoryEntry": "ledger", "JobRecord": "ledger", "Ledger": "ledger",
+          "Orchestrator": "submit", "SubmitRequest": "submit"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tuneops.orchestrator' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tuneops.orchestrator.{module}"), name)

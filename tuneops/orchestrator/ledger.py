@@ -19,8 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -235,8 +233,12 @@ class Ledger:
                           "data": ev.data or None}
                 stmt: Any
                 if conn.dialect.name == "postgresql":
+                    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
                     stmt = pg_insert(history).values(**values).on_conflict_do_nothing()
                 elif conn.dialect.name == "sqlite":
+                    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
                     stmt = sqlite_insert(history).values(**values).on_conflict_do_nothing()
                 else:  # pragma: no cover - other dialects: rely on the unique key
                     stmt = history.insert().values(**values)
