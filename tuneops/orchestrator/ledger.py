@@ -15,7 +15,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import create_engine, event, select, update
@@ -25,7 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from tuneops.errors import UsageError
 from tuneops.orchestrator.schema import history, jobs, migrate, uploads
 from tuneops.paths import state_dir
-from tuneops.providers.models import Job, JobEvent
+
+if TYPE_CHECKING:
+    from tuneops.providers.models import Job, JobEvent
 
 __all__ = ["HistoryEntry", "JobRecord", "Ledger", "default_url", "new_job_id"]
 
