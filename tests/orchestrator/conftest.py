@@ -138,3 +138,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     version = config.stash.get(_server_version_key, None)
     if version is not None:
         terminalreporter.write_line(f"PostgreSQL tests ran against: {version}")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private state directory (ledger default, keys, sandbox state), no ambient faults or DB."""
+    monkeypatch.setenv("TUNEOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
+    monkeypatch.delenv("TUNEOPS_DB", raising=False)
+    return tmp_path / "home"

@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.orchestrator._data import EXAMPLE, MODEL
 from tuneops.cli import cli
 from tuneops.orchestrator import JobRecord, Ledger, Orchestrator, SubmitRequest
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "support_chat.jsonl"
-MODEL = "gpt-4o-mini-2024-07-18"
+pytestmark = pytest.mark.usefixtures("home")
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TUNEOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
-    monkeypatch.delenv("TUNEOPS_DB", raising=False)
-    return tmp_path / "home"
 
 
 def submit(db_url: str, *, wait: bool = False, labels: dict[str, str] | None = None,

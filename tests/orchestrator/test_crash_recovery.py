@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.orchestrator._data import EXAMPLE, MODEL
 from tuneops.orchestrator import Ledger, Orchestrator
 from tuneops.orchestrator.reconcile import reconcile
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "support_chat.jsonl"
-MODEL = "gpt-4o-mini-2024-07-18"
 
 CHILD = """
 import os, signal, sys

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from tests.orchestrator._data import EXAMPLE, MODEL
 from tests.providers.test_openai_sandbox import LoseFirstCreate
 from tuneops.cli import cli
 from tuneops.datasets.estimate import estimate_file
@@ -19,16 +20,8 @@ from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
 from tuneops.providers.openai import OpenAIProvider
 from tuneops.providers.sandbox import SandboxTransport
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "support_chat.jsonl"
-MODEL = "gpt-4o-mini-2024-07-18"
+pytestmark = pytest.mark.usefixtures("home")
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TUNEOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
-    return tmp_path / "home"
 
 
 def orch(db_url: str, **kw: Any) -> Orchestrator:

@@ -9,14 +9,11 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.orchestrator._data import EXAMPLE, MODEL
 from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
 from tuneops.orchestrator.watch import watch, watch_pass
 from tuneops.providers.openai import OpenAIProvider
 from tuneops.providers.sandbox import ManualClock, SandboxTransport
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "support_chat.jsonl"
-MODEL = "gpt-4o-mini-2024-07-18"
 
 
 class Counting(httpx2.BaseTransport):
