@@ -24,6 +24,8 @@ COMMANDS = {
     "submit": "tuneops.cli.submit:submit",
     "reconcile": "tuneops.cli.reconcile:reconcile",
     "watch": "tuneops.cli.watch:watch",
+    "costs": "tuneops.cli.ledger_io:costs",
+    "export": "tuneops.cli.ledger_io:export",
     "list": "tuneops.cli.jobs:list_",
     "show": "tuneops.cli.jobs:show",
     "status": "tuneops.cli.jobs:status",
