@@ -26,6 +26,7 @@ COMMANDS = {
     "watch": "tuneops.cli.watch:watch",
     "costs": "tuneops.cli.ledger_io:costs",
     "export": "tuneops.cli.ledger_io:export",
+    "config": "tuneops.cli.config:config",
     "list": "tuneops.cli.jobs:list_",
     "show": "tuneops.cli.jobs:show",
     "status": "tuneops.cli.jobs:status",

@@ -148,7 +148,9 @@ def _read_toml(path: Path | Any, origin: str) -> dict[str, Any]:
 def load_prices(user_file: str | os.PathLike[str] | None = None) -> PriceTable:
     """The bundled price table, with user rows (from the file, env or state dir) in front."""
     sources: list[tuple[Any, str]] = []
-    explicit = user_file or os.environ.get("TUNEOPS_PRICES")
+    from tuneops.config import resolve
+
+    explicit = user_file or resolve("prices").value
     if explicit:
         sources.append((Path(explicit), str(explicit)))
     else:

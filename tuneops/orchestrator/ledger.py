@@ -11,7 +11,6 @@ vendor event is recorded once (a unique key), however many watchers see it.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -40,9 +39,12 @@ def new_job_id() -> str:
 
 
 def default_url() -> str:
-    url = os.environ.get("TUNEOPS_DB")
+    """`TUNEOPS_DB`, else `db` in tuneops.toml / the state dir's config.toml, else SQLite."""
+    from tuneops.config import resolve
+
+    url = resolve("db").value
     if url:
-        return url
+        return str(url)
     path = state_dir() / "ledger.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
