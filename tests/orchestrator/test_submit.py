@@ -129,3 +129,21 @@ def test_cli_submit_errors(db_url: str, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["submit", str(EXAMPLE), "-p", "openai", "--model", MODEL, "--sandbox",
                               "--max-cost", "0.0001", "--db", db_url])
     assert res.exit_code == 2 and "max-cost" in res.output
+
+
+def test_cli_submit_from_a_job_file(db_url: str, tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_text(f'file = "{EXAMPLE}"\nprovider = "openai"\nmodel = "{MODEL}"\nepochs = 2\n'
+                   'sandbox = true\nwait = true\n[labels]\nteam = "support"\n')
+    res = CliRunner().invoke(cli, ["submit", "-f", str(job), "--db", db_url, "--json",
+                                   "--label", "team=override"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "succeeded" and doc["labels"] == {"team": "override"}
+    assert doc["hyperparameters_requested"] == {"epochs": 2}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('provider = "openai"\nmodle = "x"\n')
+    res = CliRunner().invoke(cli, ["submit", "-f", str(bad), "--db", db_url])
+    assert res.exit_code == 2 and "unknown fields: modle" in res.output
+    res = CliRunner().invoke(cli, ["submit", "--db", db_url])
+    assert res.exit_code == 2 and "missing FILE, --provider, --model" in res.output

@@ -37,10 +37,40 @@ def _summary(record: Any) -> str:
     return "\n  ".join(parts)
 
 
+JOB_FILE_KEYS = {"file", "provider", "model", "method", "epochs", "batch_size", "lr_multiplier",
+                 "validation_file", "suffix", "labels", "max_cost", "sandbox", "wait"}
+
+
+def _job_file(path: str) -> dict[str, Any]:
+    """Fields of a job TOML file; its paths are relative to the file."""
+    import tomllib
+    from pathlib import Path
+
+    from tuneops.errors import UsageError
+
+    p = Path(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"job file {path} cannot be read: {exc}", hint="fix its TOML") from None
+    unknown = set(data) - JOB_FILE_KEYS
+    if unknown:
+        raise UsageError(f"job file {path} has unknown fields: {', '.join(sorted(unknown))}",
+                         hint=f"fields: {', '.join(sorted(JOB_FILE_KEYS))}")
+    for key in ("file", "validation_file"):
+        if key in data:
+            data[key] = str((p.parent / str(data[key])).resolve())
+    if "labels" in data:
+        data["labels"] = tuple(f"{k}={v}" for k, v in dict(data["labels"]).items())
+    return data
+
+
 @click.command()
-@click.argument("file", type=click.Path())
-@provider_option()
-@click.option("--model", required=True, metavar="ID", help="Base model to fine-tune.")
+@click.argument("file", type=click.Path(), required=False)
+@click.option("-f", "--job-file", type=click.Path(dir_okay=False), metavar="JOB.toml",
+              help="Take the fields from a TOML file (flags given here override it).")
+@provider_option(required=False)
+@click.option("--model", metavar="ID", help="Base model to fine-tune.")
 @method_option
 @click.option("--epochs", type=click.IntRange(1), help="Epochs (default: the vendor's).")
 @click.option("--batch-size", type=click.IntRange(1), help="Batch size (default: the vendor's).")
@@ -58,10 +88,11 @@ def _summary(record: Any) -> str:
               " in the state directory).")
 @json_option
 @command
-def submit(file: str, provider: str, model: str, method: str, epochs: int | None,
-           batch_size: int | None, lr_multiplier: float | None, validation_file: str | None,
-           suffix: str | None, labels: tuple[str, ...], max_cost: float | None, yes: bool,
-           wait: bool, sandbox: bool, db: str | None, as_json: bool) -> None:
+def submit(file: str | None, job_file: str | None, provider: str | None, model: str | None,
+           method: str, epochs: int | None, batch_size: int | None, lr_multiplier: float | None,
+           validation_file: str | None, suffix: str | None, labels: tuple[str, ...],
+           max_cost: float | None, yes: bool, wait: bool, sandbox: bool, db: str | None,
+           as_json: bool) -> None:
     """Validate, estimate, upload and create a fine-tuning job, recorded in the ledger.
 
     Refuses data with errors (nothing is uploaded), converts from another vendor's format when
@@ -72,8 +103,36 @@ def submit(file: str, provider: str, model: str, method: str, epochs: int | None
 
         tuneops submit examples/support_chat.jsonl --provider openai \\
             --model gpt-4o-mini-2024-07-18 --sandbox --wait
+
+    With -f JOB.toml the same fields come from a file (file, provider, model, method, epochs,
+    batch_size, lr_multiplier, validation_file, suffix, labels, max_cost, sandbox, wait).
     """
+    from click.core import ParameterSource
+
+    from tuneops.errors import UsageError
     from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
+
+    if job_file:
+        ctx = click.get_current_context()
+        given = {name for name in ctx.params
+                 if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+        values: dict[str, Any] = {"file": file, "provider": provider, "model": model, "method": method,
+                  "epochs": epochs, "batch_size": batch_size, "lr_multiplier": lr_multiplier,
+                  "validation_file": validation_file, "suffix": suffix, "labels": labels,
+                  "max_cost": max_cost, "sandbox": sandbox, "wait": wait}
+        for key, value in _job_file(job_file).items():
+            if key not in given:
+                values[key] = value
+        file, provider, model = values["file"], values["provider"], values["model"]
+        method, epochs, batch_size = values["method"], values["epochs"], values["batch_size"]
+        lr_multiplier, validation_file = values["lr_multiplier"], values["validation_file"]
+        suffix, labels, max_cost = values["suffix"], values["labels"], values["max_cost"]
+        sandbox, wait = bool(values["sandbox"]), bool(values["wait"])
+    missing = [n for n, v in (("FILE", file), ("--provider", provider), ("--model", model)) if not v]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)}",
+                         hint="give them on the command line or in a job file (-f JOB.toml)")
+    assert file and provider and model
 
     req = SubmitRequest(file=file, provider=provider, model=model, method=method, epochs=epochs,
                         batch_size=batch_size, learning_rate_multiplier=lr_multiplier,
