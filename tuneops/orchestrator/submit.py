@@ -30,7 +30,7 @@ from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundErr
 from tuneops.orchestrator.ledger import JobRecord, Ledger
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
-from tuneops.providers.models import JobSpec
+from tuneops.providers.models import Job, JobSpec
 
 __all__ = ["Orchestrator", "SubmitRequest", "sha256_of"]
 
@@ -266,16 +266,23 @@ class Orchestrator:
         record = self.ledger.get(ref)
         if record.vendor_job_id is None:
             return record
+        job = self.provider(record.provider).get_job(record.vendor_job_id)
+        return self.apply(record, job)[0]
+
+    def apply(self, record: JobRecord, job: Job, *, all_events: bool = True
+              ) -> tuple[JobRecord, bool]:
+        """Record what the vendor says about a job: its state, its events (all of them, or only
+        when the status changed), and on success the billed cost. Returns the updated record and
+        whether the status changed."""
         provider = self.provider(record.provider)
-        job = provider.get_job(record.vendor_job_id)
         updated, _ = self.ledger.record_vendor_job(record.id, job)
-        if provider.supports_events:
+        status_changed = updated.status != record.status
+        if provider.supports_events and (all_events or status_changed):
             # vendors list events newest first; the history is kept in time order
-            self.ledger.add_events(record.id, reversed(list(provider.list_events(
-                record.vendor_job_id))))
+            self.ledger.add_events(record.id, reversed(list(provider.list_events(job.id))))
         if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
             updated = self._record_billed_cost(updated)
-        return updated
+        return updated, status_changed
 
     def _record_billed_cost(self, record: JobRecord) -> JobRecord:
         if record.trained_tokens is None or record.base_model is None:

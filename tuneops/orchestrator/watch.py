@@ -60,14 +60,8 @@ def _provider_pass(orch: Orchestrator, name: str, records: list[JobRecord],
         job = seen.get(vendor_id) or adapter.get_job(vendor_id)
         if _unchanged(rec, job):
             continue  # a quiet job costs no database write
-        updated, changed = orch.ledger.record_vendor_job(rec.id, job)
-        if changed and updated.status != rec.status:
+        if orch.apply(rec, job, all_events=False)[1]:
             result.changed.append(rec.id)
-            if adapter.supports_events:
-                # vendors list events newest first; the history is kept in time order
-                orch.ledger.add_events(rec.id, reversed(list(adapter.list_events(vendor_id))))
-        if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
-            orch._record_billed_cost(updated)
 
 
 def watch_pass(orch: Orchestrator, *, jobs: list[str] | None = None,
