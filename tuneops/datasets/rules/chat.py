@@ -506,7 +506,7 @@ def fast_messages_ok(
 ) -> bool:
     """True only if `check_messages` would report nothing, for messages decoded with the types
     of `fast_types(spec)`."""
-    return _fast_messages(msgs, spec, declared, need_assistant, False) is True
+    return spec.fast_messages(msgs, declared, need_assistant, False) is True
 
 
 def _make_fast_messages(spec: ChatSpec) -> Callable[..., bool | str]:
@@ -594,13 +594,6 @@ def _make_fast_messages(spec: ChatSpec) -> Callable[..., bool | str]:
     return run
 
 
-def _fast_messages(
-    msgs: list[Any], spec: ChatSpec, declared: frozenset[str] | None, need_assistant: bool,
-    weight_zero_ok: bool,
-) -> bool | str:
-    return spec.fast_messages(msgs, declared, need_assistant, weight_zero_ok)
-
-
 def fast_tools_declared(tools: Any) -> frozenset[str] | bool | None:
     """Declared function names for the fast path; None when no tools; False when not clean.
 
@@ -623,11 +616,11 @@ def fast_chat_result(rec: Any, spec: ChatSpec) -> bool | str:
     declared = fast_tools_declared(getattr(rec, "tools", _UNSET))
     if declared is False:
         return False
-    return _fast_messages(rec.messages, spec, declared, True, True)  # type: ignore[arg-type]
+    return spec.fast_messages(rec.messages, declared, True, True)
 
 
 def fast_chat_ok(rec: Any, spec: ChatSpec) -> bool:
     declared = fast_tools_declared(getattr(rec, "tools", _UNSET))
     if declared is False:
         return False
-    return _fast_messages(rec.messages, spec, declared, True, False) is True  # type: ignore[arg-type]
+    return spec.fast_messages(rec.messages, declared, True, False) is True
