@@ -38,6 +38,7 @@ __all__ = [
     "check_data_images",
     "fast_calls_ok",
     "fast_outputs_ok",
+    "relax_dpo_input",
     "relax_messages",
 ]
 
@@ -84,6 +85,20 @@ _DPO_UNREACHABLE = _UNREACHABLE | {"messages.missing", "tool_result.id", "tool_r
 PREF_RULES = {k: v for k, v in DPO_RULES.items() if k not in _DPO_UNREACHABLE} | _REASONING | {
     "dpo.multi_turn": "an input with earlier assistant turns (Fireworks supports one-turn pairs only)",
 }
+
+
+def relax_dpo_input(obj: dict[str, Any], ctx: Ctx, reasoning_keys: tuple[str, ...]
+                    ) -> tuple[dict[str, Any], Any]:
+    """`relax_messages` for a DPO record's `input.messages`: the record as chat.py should see it,
+    and the original messages (None when `input` has no message list)."""
+    inp = obj.get("input")
+    msgs = inp.get("messages") if isinstance(inp, dict) else None
+    if isinstance(inp, dict) and isinstance(msgs, list):
+        relaxed = relax_messages(msgs, "input.messages", ctx, any_role_weight=False,
+                                 reasoning_keys=reasoning_keys)
+        if relaxed is not msgs:
+            obj = {**obj, "input": {**inp, "messages": relaxed}}
+    return obj, msgs
 
 
 def relax_messages(
@@ -233,13 +248,7 @@ class FireworksDPO(RulePack):
         return [] if tools is msgspec.UNSET else [(tools, 2)]
 
     def check(self, obj: dict[str, Any], ctx: Ctx) -> None:
-        inp = obj.get("input")
-        msgs = inp.get("messages") if isinstance(inp, dict) else None
-        if isinstance(inp, dict) and isinstance(msgs, list):
-            relaxed = relax_messages(msgs, "input.messages", ctx, any_role_weight=False,
-                                     reasoning_keys=REASONING_KEYS)
-            if relaxed is not msgs:
-                obj = {**obj, "input": {**inp, "messages": relaxed}}
+        obj, msgs = relax_dpo_input(obj, ctx, REASONING_KEYS)
         check_dpo(obj, ctx, DPO_SPEC)
         if not isinstance(msgs, list):
             return

@@ -39,6 +39,7 @@ from tuneops.datasets.rules.fireworks import (
     check_data_images,
     fast_calls_ok,
     fast_outputs_ok,
+    relax_dpo_input,
     relax_messages,
 )
 from tuneops.datasets.rules.openai import DPO_RULES, check_dpo
@@ -260,13 +261,7 @@ class TogetherDPO(RulePack):
         return [] if tools is msgspec.UNSET else [(tools, 2)]
 
     def check(self, obj: dict[str, Any], ctx: Ctx) -> None:
-        inp = obj.get("input")
-        msgs = inp.get("messages") if isinstance(inp, dict) else None
-        if isinstance(inp, dict) and isinstance(msgs, list):
-            relaxed = relax_messages(msgs, "input.messages", ctx, any_role_weight=False,
-                                     reasoning_keys=REASONING_KEYS)
-            if relaxed is not msgs:
-                obj = {**obj, "input": {**inp, "messages": relaxed}}
+        obj, msgs = relax_dpo_input(obj, ctx, REASONING_KEYS)
         found: list[Finding] = []
         check_dpo(obj, Ctx(ctx.prefix, ctx.line, found), DPO_SPEC)
         if not isinstance(msgs, list):
