@@ -85,6 +85,7 @@ class ValidationReport:
     summaries: dict[str, RuleSummary]
     dataset_findings: list[Finding]
     token_method: str | None = None
+    tokens_exact: bool | None = None  # None when tokens were not counted
     _spills: list[tuple[str, int]] = field(default_factory=list)
     _tmpdir: str | None = None
 
@@ -300,8 +301,10 @@ def validate_file(
     size = os.path.getsize(p)
     tmpdir = tempfile.mkdtemp(prefix="tuneops-validate-")
     token_method = None
+    tokens_exact = None
     if opts.count_tokens:
-        token_method = _make_counter(pack, opts).describe()
+        counter = _make_counter(pack, opts)
+        token_method, tokens_exact = counter.describe(), counter.exact
     try:
         workers = opts.workers
         if workers is None:
@@ -343,5 +346,6 @@ def validate_file(
         raise
     return ValidationReport(
         file=p, pack=pack, model=opts.model, stats=stats, summaries=summaries,
-        dataset_findings=ds, token_method=token_method, _spills=spills, _tmpdir=tmpdir,
+        dataset_findings=ds, token_method=token_method, tokens_exact=tokens_exact,
+        _spills=spills, _tmpdir=tmpdir,
     )

@@ -137,7 +137,7 @@ def estimate_file(
     except BaseException:
         report.close()
         raise
-    exact = (report.token_method or "").startswith("exact")
+    exact = bool(report.tokens_exact)
     st = report.stats
     est = Estimate(
         file=report.file, provider=pack.provider, method=pack.method, model=model,

@@ -121,7 +121,7 @@ class Orchestrator:
         from tuneops.providers.openai import OpenAIProvider
         from tuneops.providers.sandbox import SandboxTransport
 
-        transport = SandboxTransport(state_dir() / "sandbox", speed=self.sandbox_speed)
+        transport = SandboxTransport(speed=self.sandbox_speed)  # the default store dir
         return OpenAIProvider(api_key="sk-sandbox", base_url=SANDBOX_BASE_URL,
                               http_client=httpx2.Client(transport=transport))
 
