@@ -119,19 +119,17 @@ def list_(provider: str | None, status: str | None, since: str | None, label: st
 
         tuneops list --provider openai --label team=support
     """
-    from tuneops.orchestrator import Ledger
+    from tuneops.orchestrator.readpath import list_jobs
 
     since_at = _parse_since(since) if since else None
     label_kv = _parse_label(label) if label else None
-    with Ledger.open(db) as ledger:
-        records = ledger.list_jobs(provider=provider, status=status, since=since_at,
-                                   label=label_kv)
+    records = list_jobs(db, provider=provider, status=status, since=since_at, label=label_kv)
     if not show_all and since_at is None:
         cutoff = datetime.now(UTC) - RECENT
         records = [r for r in records
                    if not _is_final(r) or (r.finished_at or r.updated_at) >= cutoff]
     if as_json:
-        emit_json([r.model_dump(mode="json") for r in records])
+        emit_json([r.to_dict() for r in records])
         return
     from rich.console import Console
     from rich.table import Table
@@ -175,10 +173,10 @@ def show(job: str, db: str | None, as_json: bool) -> None:
         record = ledger.get(job)
         entries = ledger.history(record.id)
     if as_json:
-        emit_json({**record.model_dump(mode="json"),
-                   "history": [h.model_dump(mode="json") for h in entries]})
+        emit_json({**record.to_dict(),
+                   "history": [h.to_dict() for h in entries]})
         return
-    for key, value in record.model_dump(mode="json").items():
+    for key, value in record.to_dict().items():
         text = json.dumps(value) if isinstance(value, dict) else "-" if value is None else value
         click.echo(f"{key + ':':<27} {text}")
     click.echo(f"history ({len(entries)}):")
@@ -203,7 +201,7 @@ def status(job: str, sandbox: bool, db: str | None, as_json: bool) -> None:
     with _orchestrator(db, job, sandbox) as (orch, found):
         record = orch.refresh(found.id)
     if as_json:
-        emit_json(record.model_dump(mode="json"))
+        emit_json(record.to_dict())
     else:
         click.echo(_summary(record))
 
@@ -226,7 +224,7 @@ def events(job: str, follow: bool, db: str | None, as_json: bool) -> None:
         seen = _events(orch.ledger, record.id)
         if not follow:
             if as_json:
-                emit_json([h.model_dump(mode="json") for h in seen])
+                emit_json([h.to_dict() for h in seen])
             else:
                 for h in seen:
                     click.echo(_entry_line(h))
@@ -236,7 +234,7 @@ def events(job: str, follow: bool, db: str | None, as_json: bool) -> None:
         def out(entries: list[HistoryEntry]) -> None:
             for h in entries:
                 if as_json:
-                    click.echo(h.model_dump_json())
+                    click.echo(json.dumps(h.to_dict()))
                 else:
                     click.echo(_entry_line(h))
 
@@ -269,6 +267,6 @@ def cancel(job: str, db: str | None, as_json: bool) -> None:
     with _orchestrator(db, job) as (orch, found):
         record = orch.cancel(found.id)
     if as_json:
-        emit_json(record.model_dump(mode="json"))
+        emit_json(record.to_dict())
     else:
         click.echo(_summary(record))

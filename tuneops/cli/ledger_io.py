@@ -90,14 +90,14 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
     from tuneops.datasets.fix import atomic_writer
     from tuneops.orchestrator import JobRecord, Ledger
 
-    fields = list(JobRecord.model_fields)
+    fields = list(JobRecord.field_names())
 
     def write(out: Any) -> int:
         n = 0
         with Ledger.open(db) as ledger:
             if fmt == "jsonl":
                 for r in ledger.iter_all():
-                    out.write(orjson.dumps(r.model_dump(mode="json")) + b"\n")
+                    out.write(orjson.dumps(r.to_dict()) + b"\n")
                     n += 1
             else:
                 import io
@@ -106,7 +106,7 @@ def export(fmt: str, output: str | None, db: str | None) -> None:
                 writer = csv.DictWriter(text, fieldnames=fields)
                 writer.writeheader()
                 for r in ledger.iter_all():
-                    row = r.model_dump(mode="json")
+                    row = r.to_dict()
                     writer.writerow({k: (orjson.dumps(v).decode() if isinstance(v, dict) else v)
                                      for k, v in row.items()})
                     n += 1

@@ -157,7 +157,7 @@ def submit(file: str | None, job_file: str | None, provider: str | None, model: 
         if wait:
             record = orch.wait(record.id, on_update=lambda r: say(f"  {r.raw_status}"))
     if as_json:
-        emit_json(record.model_dump(mode="json"))
+        emit_json(record.to_dict())
     else:
         click.echo(_summary(record))
     if wait and record.status in ("failed", "cancelled"):

@@ -87,7 +87,7 @@ def watch(jobs: tuple[str, ...], sandbox: bool, interval: float, max_interval: f
                 live.stop()
         records = [orch.ledger.get(j) for j in followed]
     if as_json:
-        emit_json([r.model_dump(mode="json") for r in records])
+        emit_json([r.to_dict() for r in records])
     elif live is None:
         for r in records:
             click.echo(f"{r.id}: {r.status}" + (f" {r.fine_tuned_model}" if r.fine_tuned_model else ""))

@@ -15,13 +15,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tuneops.orchestrator.ledger import HistoryEntry, JobRecord, Ledger
+    from tuneops.orchestrator.ledger import Ledger
+    from tuneops.orchestrator.records import HistoryEntry, JobRecord
     from tuneops.orchestrator.submit import Orchestrator, SubmitRequest
 
 __all__ = ["HistoryEntry", "JobRecord", "Ledger", "Orchestrator", "SubmitRequest"]
 
 # Imported on first use: `tuneops list` needs the ledger, not the submit pipeline.
-_WHERE = {"HistoryEntry": "ledger", "JobRecord": "ledger", "Ledger": "ledger",
+_WHERE = {"HistoryEntry": "records", "JobRecord": "records", "Ledger": "ledger",
           "Orchestrator": "submit", "SubmitRequest": "submit"}
 
 

@@ -16,14 +16,14 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from tuneops.errors import UsageError
+from tuneops.orchestrator.readpath import default_url
+from tuneops.orchestrator.records import HistoryEntry, JobRecord, utc
 from tuneops.orchestrator.schema import history, jobs, migrate, uploads
-from tuneops.paths import state_dir
 
 if TYPE_CHECKING:
     from tuneops.providers.models import Job, JobEvent
@@ -38,87 +38,8 @@ def new_job_id() -> str:
     return "tn-" + "".join(secrets.choice(_ALPHABET) for _ in range(7))
 
 
-def default_url() -> str:
-    """`TUNEOPS_DB`, else `db` in tuneops.toml / the state dir's config.toml, else SQLite."""
-    from tuneops.config import resolve
-
-    url = resolve("db").value
-    if url:
-        return str(url)
-    path = state_dir() / "ledger.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything the ledger stores is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-class JobRecord(BaseModel):
-    """A ledger row."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    provider: str
-    endpoint: str | None = None
-    base_model: str | None = None
-    method: str | None = None
-    hyperparameters_requested: dict[str, Any] | None = None
-    hyperparameters_resolved: dict[str, Any] | None = None
-    dataset_path: str | None = None
-    dataset_sha256: str | None = None
-    dataset_examples: int | None = None
-    dataset_tokens: int | None = None
-    training_file_id: str | None = None
-    validation_file_id: str | None = None
-    vendor_job_id: str | None = None
-    client_ref: str
-    status: str
-    raw_status: str | None = None
-    fine_tuned_model: str | None = None
-    trained_tokens: int | None = None
-    estimated_cost: float | None = None
-    billed_cost: float | None = None
-    currency: str | None = None
-    cost_basis: str | None = None
-    error_kind: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    labels: dict[str, str] | None = None
-    sandbox: bool = False
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None = None
-    finished_at: datetime | None = None
-
-    @classmethod
-    def from_row(cls, row: Any) -> JobRecord:
-        data = dict(row._mapping)
-        for key in ("created_at", "updated_at", "submitted_at", "finished_at"):
-            data[key] = _utc(data[key])
-        return cls(**data)
-
-
-class HistoryEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    seq: int
-    job_id: str
-    at: datetime
-    kind: str
-    status: str | None = None
-    raw_status: str | None = None
-    vendor_event_id: str | None = None
-    message: str | None = None
-    data: dict[str, Any] | None = None
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -322,7 +243,7 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(history).where(history.c.job_id == job_id)
                                 .order_by(history.c.seq))
-            return [HistoryEntry(**{**dict(r._mapping), "at": _utc(r.at)}) for r in rows]
+            return [HistoryEntry(**{**dict(r._mapping), "at": utc(r.at)}) for r in rows]
 
     def iter_all(self) -> Iterator[JobRecord]:
         with self.engine.connect() as conn:

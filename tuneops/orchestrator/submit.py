@@ -34,7 +34,6 @@ from tuneops.providers.models import Job, JobSpec
 
 __all__ = ["Orchestrator", "SubmitRequest", "sha256_of"]
 
-SANDBOX_BASE_URL = "http://sandbox.tuneops/openai/v1"
 MAX_ERRORS_SHOWN = 5
 
 
@@ -111,19 +110,9 @@ class Orchestrator:
         cls = provider_class(name)
         if not self.sandbox:
             return cls()
-        if name != "openai":
-            from tuneops.errors import UsageError
-
-            raise UsageError(f"the sandbox emulates openai only so far, not {name}",
-                             hint="drop --sandbox, or use --provider openai")
-        import httpx2
-
-        from tuneops.providers.openai import OpenAIProvider
         from tuneops.providers.sandbox import SandboxTransport
 
-        transport = SandboxTransport(speed=self.sandbox_speed)  # the default store dir
-        return OpenAIProvider(api_key="sk-sandbox", base_url=SANDBOX_BASE_URL,
-                              http_client=httpx2.Client(transport=transport))
+        return cls.sandboxed(SandboxTransport(speed=self.sandbox_speed))  # the default store dir
 
     @staticmethod
     def _account(p: Provider) -> str:

@@ -79,6 +79,13 @@ class Provider(ABC):
             "notes": [n.model_dump() for n in cls.notes],
         }
 
+    @classmethod
+    def sandboxed(cls, transport: Any, *, retry: RetryPolicy | None = None, **options: Any) -> Provider:
+        """An adapter whose every request (uploads included) goes to the sandbox behind
+        `transport`: an httpx2 transport over a `Sandbox` (a `SandboxTransport`, or a wrapper of
+        one exposing `.sandbox`). `options` are the adapter's own keyword arguments."""
+        raise CapabilityError(f"the sandbox does not emulate {cls.name}", provider=cls.name)
+
     # -- operations ------------------------------------------------------------------------------
 
     @abstractmethod
@@ -111,6 +118,12 @@ class Provider(ABC):
 
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
         raise CapabilityError(f"{self.name} does not publish checkpoints", provider=self.name)
+
+    def server_estimate(self, spec: JobSpec) -> tuple[float, str]:
+        """The vendor's own price quote for `spec`: (amount, ISO currency). Only adapters whose
+        vendor quotes prices (`supports_server_estimate`) implement it."""
+        raise CapabilityError(f"{self.name} does not quote prices before a job runs",
+                              provider=self.name)
 
     def find_job_by_ref(self, client_ref: str) -> Job | None:
         """The vendor's job carrying our reference, if any (newest first)."""

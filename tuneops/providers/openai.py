@@ -63,6 +63,7 @@ __all__ = [
 
 NO_NEW_JOBS_FROM = date(2027, 1, 6)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SANDBOX_BASE_URL = "http://sandbox.tuneops/openai/v1"
 REF_KEY = "tuneops_ref"
 FILES_API_LIMIT = 512 * 1024 * 1024
 PART_SIZE = 64 * 1024 * 1024
@@ -245,6 +246,14 @@ class OpenAIProvider(Provider):
         # max_retries=0: retries happen in one place, ours (RetryPolicy).
         self.client = openai.OpenAI(api_key=key.reveal(), base_url=self.base_url,
                                     timeout=timeout, max_retries=0, http_client=http_client)
+
+    @classmethod
+    def sandboxed(cls, transport: Any, *, retry: RetryPolicy | None = None, **options: Any
+                  ) -> OpenAIProvider:
+        import httpx2
+
+        return cls(api_key="sk-sandbox", base_url=SANDBOX_BASE_URL, retry=retry,
+                   http_client=httpx2.Client(transport=transport), **options)
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(base_url={self.base_url!r}, key from {self.key_source})"

@@ -44,8 +44,14 @@ log = logging.getLogger("tuneops.sandbox")
 
 DEFAULT_SPEED = 100.0
 HEALTH_PATH = "/_sandbox/health"
-# name -> "module:Class" of each vendor API; imported only when a sandbox mounts it
-APIS: dict[str, str] = {"openai": "tuneops.providers.sandbox.openai_api:OpenAIApi"}
+# name -> (path prefix, "module:Class") of each vendor API; a module is imported on the first
+# request under its prefix, so a sandbox that serves one vendor never loads the others.
+APIS: dict[str, tuple[str, str]] = {
+    "openai": ("/openai/v1", "tuneops.providers.sandbox.openai_api:OpenAIApi"),
+    "mistral": ("/mistral/v1", "tuneops.providers.sandbox.mistral_api:MistralApi"),
+    "together": ("/together/v1", "tuneops.providers.sandbox.together_api:TogetherApi"),
+    "vertex": ("/vertex", "tuneops.providers.sandbox.vertex_api:VertexApi"),
+}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -211,7 +217,7 @@ class Sandbox:
         speed: float = DEFAULT_SPEED,
         clock: Clock | None = None,
         seed: int | str | None = None,
-        apis: Sequence[str] = ("openai",),
+        apis: Sequence[str] | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError("speed must be > 0")
@@ -222,11 +228,12 @@ class Sandbox:
         self.speed = float(speed)
         self.seed = str(seed) if seed is not None else self.store.store_seed()
         self._requests = itertools.count()
-        self.apis: dict[str, VendorApi] = {}
-        for name in apis:
-            module, _, cls = APIS[name].partition(":")
-            api: VendorApi = getattr(importlib.import_module(module), cls)(self)
-            self.apis[api.prefix] = api
+        unknown = sorted(set(apis or ()) - set(APIS))
+        if unknown:
+            raise ValueError(f"no sandbox API named {unknown}; known: {sorted(APIS)}")
+        # prefix -> name of every mounted API (all of them unless `apis` says otherwise)
+        self._mounted: dict[str, str] = {APIS[n][0]: n for n in (apis or APIS)}
+        self._loaded: dict[str, VendorApi] = {}
 
     def __repr__(self) -> str:
         return (f"Sandbox({str(self.store.directory)!r}, speed={self.speed:g}, "
@@ -243,12 +250,21 @@ class Sandbox:
         return prefix + b62(self.seed, prefix, n, length=length)
 
     def mounts(self) -> dict[str, str]:
-        return {api.name: prefix for prefix, api in self.apis.items()}
+        return {name: prefix for prefix, name in self._mounted.items()}
+
+    def api(self, name: str) -> VendorApi:
+        """The mounted API called `name`, loaded on first use."""
+        api = self._loaded.get(name)
+        if api is None:
+            module, _, cls = APIS[name][1].partition(":")
+            api = getattr(importlib.import_module(module), cls)(self)
+            self._loaded[name] = api
+        return api
 
     def dispatch(self, request: SandboxRequest) -> Outcome:
-        for prefix, api in self.apis.items():
+        for prefix, name in self._mounted.items():
             if request.path == prefix or request.path.startswith(prefix + "/"):
-                return self._dispatch_to(api, request, request.path[len(prefix):] or "/")
+                return self._dispatch_to(self.api(name), request, request.path[len(prefix):] or "/")
         if request.path.rstrip("/") == HEALTH_PATH and request.method == "GET":
             return Outcome(SandboxResponse.json(200, {"ok": True, "apis": self.mounts()}))
         return Outcome(SandboxResponse.json(404, {"error": {
