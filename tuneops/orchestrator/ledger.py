@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tuneops.errors import UsageError
 from tuneops.orchestrator.readpath import default_url
@@ -78,7 +78,14 @@ class Ledger:
             _sqlite_setup(engine)
         ledger = cls(engine)
         if migrate_now:
-            migrate(engine)
+            try:
+                migrate(engine)
+            except DBAPIError as exc:
+                engine.dispose()
+                where = engine.url.render_as_string(hide_password=True)
+                raise UsageError(f"cannot open the ledger {where}: {exc.orig}",
+                                 hint="give --db / TUNEOPS_DB a ledger database (SQLite file or"
+                                 " PostgreSQL URL) that this user can reach") from exc
         return ledger
 
     def close(self) -> None:
