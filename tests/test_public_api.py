@@ -11,7 +11,7 @@ EXPORTS = {
     "tuneops.errors": [
         "AuthError", "BudgetExceededError", "CapabilityError", "DataValidationError",
         "DatasetError", "DatasetIOError", "FormatDetectionError",
-        "InvalidRequestError", "LossyConversionError", "MalformedResponseError",
+        "InvalidRequestError", "LossyConversionError", "MalformedResponseError", "UnconfirmedCreateError",
         "MissingCredentialsError", "NotFoundError", "PriceTableError", "ProviderError",
         "RateLimitedError", "TokenizerError", "TuneopsError", "UnknownModelError",
         "UnknownProviderError", "UsageError", "VendorConnectionError", "VendorServerError",

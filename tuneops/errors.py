@@ -25,7 +25,9 @@ The tree::
         │   └── VendorTimeoutError    no answer in time
         ├── VendorUnavailableError    the service is retired or closed to new work (with dates)
         ├── CapabilityError           the vendor does not offer this operation
-        └── MalformedResponseError    the vendor answered with something we cannot read
+        ├── MalformedResponseError    the vendor answered with something we cannot read
+        └── UnconfirmedCreateError    a create may have taken effect and the vendor could not be
+                                      asked whether it did: `tuneops reconcile` settles it
 
 `tuneops.cli` maps each branch to one exit code (see the README's "Exit codes").
 Library callers catch `TuneopsError` for everything, or a branch for what they can handle.
@@ -53,6 +55,7 @@ __all__ = [
     "RateLimitedError",
     "TokenizerError",
     "TuneopsError",
+    "UnconfirmedCreateError",
     "UnknownModelError",
     "UnknownProviderError",
     "UsageError",
@@ -191,3 +194,8 @@ class CapabilityError(ProviderError):
 
 class MalformedResponseError(ProviderError):
     """The vendor's answer is malformed, truncated, or of the wrong type."""
+
+
+class UnconfirmedCreateError(ProviderError):
+    """A job creation failed ambiguously and the look-up of our reference failed too: the job may
+    exist. Never retried (a retry could create a second job); `tuneops reconcile` adopts it later."""

@@ -147,3 +147,47 @@ def test_cli_submit_from_a_job_file(db_url: str, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "unknown fields: modle" in res.output
     res = CliRunner().invoke(cli, ["submit", "--db", db_url])
     assert res.exit_code == 2 and "missing FILE, --provider, --model" in res.output
+
+
+def test_submissions_through_20_percent_faults_leave_one_job_each(db_url: str, home: Path) -> None:
+    """Every kind of request fails 20 % of the time. Each submission either returns a recorded
+    job or raises a vendor error; after `reconcile`, every ledger row has at most one vendor job,
+    every vendor job belongs to a row, and every created job runs to success."""
+    import random
+
+    from tuneops.errors import ProviderError
+    from tuneops.orchestrator.reconcile import reconcile
+    from tuneops.providers.retry import RetryPolicy
+
+    faults = "429=0.05,500=0.03,503=0.03,timeout=0.03,drop=0.03,lost=0.03,seed=11"
+    retries: list[float] = []
+
+    def noisy(name: str) -> OpenAIProvider:
+        return OpenAIProvider.sandboxed(
+            SandboxTransport(home / "sandbox", speed=1000, faults=faults),
+            retry=RetryPolicy(sleep=retries.append, rng=random.Random(1), attempts=6))
+
+    failed = 0
+    with Orchestrator(Ledger.open(db_url), provider_factory=noisy, sleep=lambda s: None) as o:
+        for i in range(16):
+            try:
+                rec = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL,
+                                             labels={"n": str(i)}))
+                assert rec.vendor_job_id
+            except ProviderError:
+                failed += 1
+    assert retries, "no fault was injected"
+    with Orchestrator(Ledger.open(db_url), sandbox=True, sleep=lambda s: None) as o:
+        reconcile(o, provider="openai", grace=0)
+        rows = o.ledger.list_jobs(provider="openai")
+        vendor = list(o.provider("openai").list_jobs())
+        assert len(rows) == 16
+        refs = [j.client_ref for j in vendor]
+        assert len(refs) == len(set(refs)), "a job was created twice"
+        assert set(refs) <= {r.client_ref for r in rows}
+        for row in rows:
+            if row.client_ref in refs:
+                assert o.wait(row.id, timeout=60).status == "succeeded"
+            else:
+                assert row.raw_status == "never_created"
+        assert len(vendor) >= 16 - failed

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 from tuneops.errors import (
     CapabilityError,
     ProviderError,
+    UnconfirmedCreateError,
     VendorConnectionError,
     VendorServerError,
 )
@@ -137,18 +138,31 @@ class Provider(ABC):
 
         A creation that fails ambiguously (no answer, a dropped connection, a 5xx: the vendor may
         have created the job) is followed by a look-up of `spec.client_ref` (itself retried); the
-        job found is adopted. Unambiguous refusals (4xx) are raised as they are.
+        job found is adopted. Only a creation known not to have happened is sent again: a 429
+        (refused), or an ambiguous failure after the look-up found no job; both wait as the retry
+        policy says. A look-up that fails for good raises `UnconfirmedCreateError`, which is
+        never retried. Other refusals (4xx) are raised as they are.
         """
-        try:
-            return self._create_job_once(spec)
-        except (VendorConnectionError, VendorServerError) as exc:
-            ambiguous: ProviderError = exc
-        found = self.retry.call(self.find_job_by_ref, spec.client_ref)
-        if found is not None:
-            return found.model_copy(update={"warnings": [
-                *found.warnings,
-                f"the create request failed ambiguously ({ambiguous.message}); adopted the job"
-                f" carrying reference {spec.client_ref}",
-            ]})
-        # The vendor has no such job: the request never took effect, so sending it again is safe.
-        return self._create_job_once(spec)
+        def attempt() -> Job:
+            try:
+                return self._create_job_once(spec)
+            except (VendorConnectionError, VendorServerError) as exc:
+                ambiguous: ProviderError = exc
+            try:
+                found = self.retry.call(self.find_job_by_ref, spec.client_ref)
+            except ProviderError as exc:
+                raise UnconfirmedCreateError(
+                    f"creating the job failed ambiguously ({ambiguous.message}) and {self.name}"
+                    f" could not be asked whether job {spec.client_ref} exists ({exc.message})",
+                    provider=self.name,
+                    hint="nothing more was sent; `tuneops reconcile` adopts the job if it exists",
+                ) from exc
+            if found is not None:
+                return found.model_copy(update={"warnings": [
+                    *found.warnings,
+                    f"the create request failed ambiguously ({ambiguous.message}); adopted the"
+                    f" job carrying reference {spec.client_ref}",
+                ]})
+            raise ambiguous  # the vendor has no such job: sending again is safe
+
+        return self.retry.call(attempt)
