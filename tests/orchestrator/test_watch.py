@@ -137,3 +137,44 @@ def test_cli_watch_follows_sandbox_jobs_to_the_end(db_url: str, tmp_path: Path,
     assert all(r["status"] == "succeeded" and r["fine_tuned_model"] for r in doc)
     res = CliRunner().invoke(cli, ["watch", "--sandbox", "--db", db_url])
     assert res.exit_code == 0 and "no unfinished jobs" in res.output
+
+
+def test_cli_watch_on_a_terminal_shows_a_live_table(db_url: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal `watch` draws a rich table that ends with every job's model id."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("TUNEOPS_HOME", str(home))
+    monkeypatch.delenv("TUNEOPS_SANDBOX_FAULTS", raising=False)
+    with Orchestrator(Ledger.open(db_url), sandbox=True) as o:
+        ids = [o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL)).id
+               for _ in range(2)]
+    main, child = pty.openpty()
+    env = {**os.environ, "TUNEOPS_HOME": str(home), "COLUMNS": "200", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "tuneops", "watch", "--sandbox", "--interval",
+                             "0.05", "--db", db_url, "--timeout", "60"],
+                            stdin=child, stdout=child, stderr=child, env=env, close_fds=True)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=90) == 0
+    os.close(main)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert "tuneops watch" in screen and "billed tokens" in screen
+    with Ledger.open(db_url) as ledger:
+        for jid in ids:
+            rec = ledger.get(jid)
+            assert rec.status == "succeeded" and rec.fine_tuned_model
+            assert jid in screen and rec.fine_tuned_model[:30] in screen
