@@ -29,6 +29,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "db": ("TUNEOPS_DB", "ledger database URL"),
     "prices": ("TUNEOPS_PRICES", "your own price table (TOML), in front of the bundled one"),
     "sandbox_faults": ("TUNEOPS_SANDBOX_FAULTS", "faults the sandbox injects"),
+    "vertex_bucket": ("TUNEOPS_VERTEX_BUCKET", "gs://bucket/prefix for Vertex AI training data"),
 }
 
 
@@ -79,6 +80,6 @@ def effective() -> list[Setting]:
     out = [Setting("home", str(state_dir()), "env:TUNEOPS_HOME" if home_env else "default",
                    "state directory (ledger, keys, sandbox state)")]
     defaults = {"db": f"sqlite:///{state_dir() / 'ledger.db'}", "prices": "bundled table",
-                "sandbox_faults": "none"}
+                "sandbox_faults": "none", "vertex_bucket": "none"}
     out.extend(resolve(name, default=defaults[name]) for name in SETTINGS)
     return out

@@ -45,6 +45,27 @@ def test_migrations_from_the_previous_schema_keep_the_data(db_url: str) -> None:
         assert [h.message for h in ledger.history(record.id)] == ["history works after the upgrade"]
 
 
+def test_lineage_columns_are_added_to_a_0002_ledger(db_url: str) -> None:
+    engine = create_engine(db_url)
+    assert schema.migrate(engine, upto="0002_job_history")[-1] == "0002_job_history"
+    assert "parent_id" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(schema.jobs.insert().values(
+            id="tn-old0002", provider="openai", client_ref="tn-old0002", status="succeeded",
+            created_at=now, updated_at=now, sandbox=False))
+    engine.dispose()
+    with Ledger.open(db_url) as ledger:
+        assert {"parent_id", "validation_path"} <= {
+            c["name"] for c in inspect(ledger.engine).get_columns("jobs")}
+        old = ledger.get("tn-old0002")
+        assert old.parent_id is None
+        child = ledger.record_intent(provider="mistral", parent_id=old.id,
+                                     validation_path="/data/val.jsonl")
+        assert ledger.get(child.id).parent_id == old.id
+        assert [c.id for c in ledger.children(old.id)] == [child.id]
+
+
 def test_concurrent_openers_apply_each_migration_once(db_url: str) -> None:
     errors: list[BaseException] = []
 

@@ -68,6 +68,7 @@ def test_cli_reads_the_key_from_stdin_and_never_prints_it(home: Path) -> None:
     assert json.loads(res.output)["providers"] == ["openai"] and FAKE not in res.output
     res = runner.invoke(cli, ["providers", "--json"])
     assert res.exit_code == 0 and FAKE not in res.output
-    assert json.loads(res.output)[0]["credentials"] == "keys file"
+    by_name = {p["name"]: p for p in json.loads(res.output)}
+    assert by_name["openai"]["credentials"] == "keys file"
     res = runner.invoke(cli, ["keys", "set", "opnai"], input="x\n")
     assert res.exit_code == 2 and "did you mean 'openai'" in res.output

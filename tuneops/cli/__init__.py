@@ -22,6 +22,7 @@ COMMANDS = {
     "keys": "tuneops.cli.keys:keys",
     "sandbox": "tuneops.cli.sandbox:sandbox",
     "submit": "tuneops.cli.submit:submit",
+    "migrate": "tuneops.cli.migrate:migrate",
     "reconcile": "tuneops.cli.reconcile:reconcile",
     "watch": "tuneops.cli.watch:watch",
     "costs": "tuneops.cli.ledger_io:costs",

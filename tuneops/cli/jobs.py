@@ -172,13 +172,36 @@ def show(job: str, db: str | None, as_json: bool) -> None:
     with Ledger.open(db) as ledger:
         record = ledger.get(job)
         entries = ledger.history(record.id)
+        parents: list[JobRecord] = []
+        parent_id = record.parent_id
+        while parent_id is not None and len(parents) < 100:
+            parents.append(ledger.get(parent_id))
+            parent_id = parents[-1].parent_id
+        children = ledger.children(record.id)
+
+    def brief(r: JobRecord) -> dict[str, Any]:
+        return {"id": r.id, "provider": r.provider, "vendor_job_id": r.vendor_job_id,
+                "base_model": r.base_model, "status": r.status,
+                "fine_tuned_model": r.fine_tuned_model}
+
     if as_json:
         emit_json({**record.to_dict(),
+                   "lineage": {"migrated_from": [brief(p) for p in parents],
+                               "migrated_to": [brief(c) for c in children]},
                    "history": [h.to_dict() for h in entries]})
         return
     for key, value in record.to_dict().items():
         text = json.dumps(value) if isinstance(value, dict) else "-" if value is None else value
         click.echo(f"{key + ':':<27} {text}")
+    if parents or children:
+        click.echo("lineage:")
+        for p in reversed(parents):
+            click.echo(f"  from {p.id} ({p.provider} {p.base_model}, {p.status})"
+                       + (f" -> {p.fine_tuned_model}" if p.fine_tuned_model else ""))
+        click.echo(f"  this {record.id} ({record.provider} {record.base_model})")
+        for c in children:
+            click.echo(f"  to   {c.id} ({c.provider} {c.base_model}, {c.status})"
+                       + (f" -> {c.fine_tuned_model}" if c.fine_tuned_model else ""))
     click.echo(f"history ({len(entries)}):")
     for h in entries:
         click.echo(f"  {_entry_line(h)}")

@@ -9,7 +9,7 @@ import click
 
 from tuneops.cli._common import EXIT_DATA, command, emit_json, json_option, method_option, provider_option
 
-__all__ = ["submit"]
+__all__ = ["run_submission", "submit"]
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -110,7 +110,7 @@ def submit(file: str | None, job_file: str | None, provider: str | None, model: 
     from click.core import ParameterSource
 
     from tuneops.errors import UsageError
-    from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
+    from tuneops.orchestrator import SubmitRequest
 
     if job_file:
         ctx = click.get_current_context()
@@ -139,25 +139,48 @@ def submit(file: str | None, job_file: str | None, provider: str | None, model: 
                         validation_file=validation_file, suffix=suffix, labels=_labels(labels),
                         max_cost=max_cost)
 
+    run_submission(req, yes=yes, wait=wait, sandbox=sandbox, db=db, as_json=as_json)
+
+
+def run_submission(req: Any, *, yes: bool, wait: bool, sandbox: bool, db: str | None,
+                   as_json: bool, plan: Any = None) -> None:
+    """Submit (or, given a migration `plan`, migrate) with the terminal around it: the
+    conversion report and estimate shown, confirmation asked, progress, --wait, the summary."""
+    from tuneops.orchestrator import Ledger, Orchestrator
+
     def confirm(est: Any) -> bool:
         if yes or as_json or not sys.stdin.isatty():
             return True
         cost = ("no price on record" if est is None else
                 f"{est.cost_expected:,.2f} {est.price.currency} (up to {est.cost_max:,.2f})")
-        return click.confirm(f"Submit to {provider} ({model}), estimated {cost}?", default=False)
+        return click.confirm(f"Submit to {req.provider} ({req.model}), estimated {cost}?",
+                             default=False)
 
     def say(text: str) -> None:
         if not as_json:
             click.echo(text, err=True)
 
+    conversion: list[Any] = []
+
+    def on_conversion(report: Any) -> None:
+        conversion.append(report)
+        say(report.summary())
+
     with Orchestrator(Ledger.open(db), sandbox=sandbox) as orch:
-        record = orch.submit(req, confirm=confirm)
+        if plan is not None:
+            say(plan.summary())
+        record = orch.submit(req, confirm=confirm, on_conversion=on_conversion)
         say(f"submitted {record.id}: {record.provider} job {record.vendor_job_id}"
             f"{' (sandbox)' if sandbox else ''}")
         if wait:
             record = orch.wait(record.id, on_update=lambda r: say(f"  {r.raw_status}"))
     if as_json:
-        emit_json(record.to_dict())
+        doc = record.to_dict()
+        if conversion:
+            doc["conversion"] = conversion[0].to_dict()
+        if plan is not None:
+            doc["migration"] = plan.to_dict()
+        emit_json(doc)
     else:
         click.echo(_summary(record))
     if wait and record.status in ("failed", "cancelled"):

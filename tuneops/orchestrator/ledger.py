@@ -225,6 +225,13 @@ class Ledger:
                              hint="`tuneops list --all` shows the jobs it knows")
         return JobRecord.from_row(row)
 
+    def children(self, job_id: str) -> list[JobRecord]:
+        """Jobs migrated from `job_id`, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.parent_id == job_id)
+                                .order_by(jobs.c.created_at, jobs.c.id))
+            return [JobRecord.from_row(r) for r in rows]
+
     def list_jobs(self, *, provider: str | None = None, status: str | None = None,
              since: datetime | None = None, label: tuple[str, str] | None = None,
              unfinished: bool = False) -> list[JobRecord]:

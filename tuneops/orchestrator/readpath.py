@@ -23,14 +23,14 @@ from tuneops.paths import state_dir
 __all__ = ["JOB_COLUMNS", "LATEST_MIGRATION", "default_url", "list_jobs", "sqlite_path"]
 
 # Pinned against schema.jobs and schema.MIGRATIONS by the tests.
-LATEST_MIGRATION = "0002_job_history"
+LATEST_MIGRATION = "0003_job_lineage"
 JOB_COLUMNS = (
     "id", "provider", "endpoint", "base_model", "method", "hyperparameters_requested",
     "hyperparameters_resolved", "dataset_path", "dataset_sha256", "dataset_examples",
     "dataset_tokens", "training_file_id", "validation_file_id", "vendor_job_id", "client_ref",
     "status", "raw_status", "fine_tuned_model", "trained_tokens", "estimated_cost", "billed_cost",
     "currency", "cost_basis", "error_kind", "error_code", "error_message", "labels", "sandbox",
-    "created_at", "updated_at", "submitted_at", "finished_at",
+    "created_at", "updated_at", "submitted_at", "finished_at", "parent_id", "validation_path",
 )
 _JSON = frozenset({"hyperparameters_requested", "hyperparameters_resolved", "labels"})
 _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "finished_at"})

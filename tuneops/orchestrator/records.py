@@ -73,6 +73,8 @@ class JobRecord(_Record):
     updated_at: datetime
     submitted_at: datetime | None = None
     finished_at: datetime | None = None
+    parent_id: str | None = None  # the job this one was migrated from (`tuneops migrate`)
+    validation_path: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> JobRecord:

@@ -74,8 +74,13 @@ jobs = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    # 0003: lineage (`tuneops migrate`) and where the validation set came from
+    Column("parent_id", String(32)),  # the job this one was migrated from
+    Column("validation_path", Text),
     UniqueConstraint("provider", "vendor_job_id", name="uq_jobs_vendor_id"),
 )
+# Columns added by a later migration than the one that creates their table.
+ADDED_LATER: dict[str, tuple[str, ...]] = {"jobs": ("parent_id", "validation_path")}
 
 uploads = Table(
     "uploads", metadata,
@@ -105,13 +110,35 @@ Index("ix_history_job", history.c.job_id, history.c.seq)
 Index("ix_jobs_status", jobs.c.status)
 
 
+def _as_first_created(table: Table) -> Table:
+    """`table` without the columns later migrations add: what its first migration created."""
+    later = ADDED_LATER.get(table.name, ())
+    if not later:
+        return table
+    return Table(table.name, MetaData(),
+                 *(c._copy() for c in table.columns if c.name not in later),
+                 *(UniqueConstraint(*c.columns.keys(), name=c.name) for c in table.constraints
+                   if isinstance(c, UniqueConstraint) and len(c.columns) > 1))
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
         for table in tables:
-            table.create(conn)
+            _as_first_created(table).create(conn)
             for index in table.indexes:
                 if not inspect(conn).has_index(table.name, str(index.name)):
                     index.create(conn)
+
+    return run
+
+
+def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for name in names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
 
     return run
 
@@ -120,6 +147,7 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_jobs_and_uploads", _create(jobs, uploads)),
     ("0002_job_history", _create(history)),
+    ("0003_job_lineage", _add_columns(jobs, *ADDED_LATER["jobs"])),
 ]
 
 

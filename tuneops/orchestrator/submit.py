@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneops.datasets.estimate import Estimate
 from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundError
@@ -31,6 +31,10 @@ from tuneops.orchestrator.ledger import JobRecord, Ledger
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
 from tuneops.providers.models import Job, JobSpec
+
+if TYPE_CHECKING:
+    from tuneops.datasets.convert import ConversionReport
+    from tuneops.orchestrator.migrate import MigrationPlan
 
 __all__ = ["Orchestrator", "SubmitRequest", "sha256_of"]
 
@@ -59,6 +63,7 @@ class SubmitRequest:
     seed: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
     max_cost: float | None = None
+    parent_id: str | None = None  # the ledger job this one is migrated from
 
 
 class Orchestrator:
@@ -184,12 +189,17 @@ class Orchestrator:
 
     def submit(self, req: SubmitRequest, *, confirm: Callable[[Estimate | None], bool] | None = None,
                progress: Callable[[int, int], None] | None = None,
-               on_step: Callable[[str], None] | None = None) -> JobRecord:
-        """Run the whole pipeline. `on_step(name)` is called after each durable step
-        ("prepared", "intent", "uploaded", "created", "recorded"): crash tests kill the process
-        there and check that `reconcile` resolves what is left."""
+               on_step: Callable[[str], None] | None = None,
+               on_conversion: Callable[[ConversionReport], None] | None = None) -> JobRecord:
+        """Run the whole pipeline. `on_conversion(report)` sees the lossiness report when the
+        data had to be converted to the vendor's format, before anything is sent. `on_step(name)`
+        is called after each durable step ("prepared", "intent", "uploaded", "created",
+        "recorded"): crash tests kill the process there and check that `reconcile` resolves what
+        is left."""
         step = on_step or (lambda _name: None)
-        upload_path, est, _ = self.prepare(req)
+        upload_path, est, conversion = self.prepare(req)
+        if conversion is not None and on_conversion is not None:
+            on_conversion(conversion)
         step("prepared")
         if confirm is not None and not confirm(est):
             raise BudgetExceededError("submission declined", hint="nothing was uploaded or submitted")
@@ -202,6 +212,9 @@ class Orchestrator:
                 "epochs": req.epochs, "batch_size": req.batch_size,
                 "learning_rate_multiplier": req.learning_rate_multiplier}.items() if v is not None},
             dataset_path=str(Path(req.file).resolve()), dataset_sha256=sha,
+            validation_path=(None if req.validation_file is None
+                             else str(Path(req.validation_file).resolve())),
+            parent_id=req.parent_id,
             dataset_examples=est.valid_examples if est else None,
             dataset_tokens=est.dataset_tokens if est else None,
             estimated_cost=est.cost_expected if est else None,
@@ -226,6 +239,17 @@ class Orchestrator:
         updated, _ = self.ledger.record_vendor_job(record.id, job)
         step("recorded")
         return updated
+
+    def plan_migration(self, ref: str, *, to: str, model: str, **settings: Any) -> MigrationPlan:
+        """What `migrate` would submit for ledger job `ref` (our id or the vendor's)."""
+        from tuneops.orchestrator.migrate import plan_migration
+
+        return plan_migration(self.ledger.get(ref), to=to, model=model, **settings)
+
+    def migrate(self, plan: MigrationPlan, **submit_options: Any) -> JobRecord:
+        """Submit a migration plan through the normal pipeline (`submit`'s options apply); the
+        new job's `parent_id` is the source job."""
+        return self.submit(plan.request, **submit_options)
 
     def _upload(self, provider: Provider, path: Path, sha: str,
                 progress: Callable[[int, int], None] | None) -> str:

@@ -13,6 +13,9 @@ __all__ = ["PROVIDERS", "provider_class", "provider_names"]
 # name -> "module:Class"
 PROVIDERS: dict[str, str] = {
     "openai": "tuneops.providers.openai:OpenAIProvider",
+    "mistral": "tuneops.providers.mistral:MistralProvider",
+    "together": "tuneops.providers.together:TogetherProvider",
+    "vertex": "tuneops.providers.vertex:VertexProvider",
 }
 
 

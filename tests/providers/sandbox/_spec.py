@@ -1,8 +1,9 @@
-"""OpenAI's published OpenAPI spec as JSON Schema validators, for checking the sandbox's responses.
+"""Vendors' published OpenAPI specs as JSON Schema validators, for checking the sandbox's responses.
 
-The spec is `../shared/specs/openai-openapi.yaml` from the repository root. PyYAML is used when it
-is installed; otherwise a small reader for the block-style YAML the spec is written in extracts
-just the component schemas needed (descriptions and examples are skipped, never interpreted).
+The specs are `../shared/specs/openai-openapi.yaml` and `mistral-openapi.yaml` from the repository
+root. PyYAML is used when it is installed; otherwise a small reader for the block-style YAML the
+specs are written in extracts just the component schemas needed (descriptions and examples are
+skipped, never interpreted).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 SPEC_PATH = REPO.parent / "shared" / "specs" / "openai-openapi.yaml"
+MISTRAL_SPEC_PATH = REPO.parent / "shared" / "specs" / "mistral-openapi.yaml"
 
 _SKIP = {"description", "example", "examples", "x-oaiMeta", "title", "summary"}
 _KEY = re.compile(r"""^("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'#\[\]{}-][^:#]*?|-[^\s:][^:#]*?):(?:\s+|$)(.*)$""")
@@ -153,9 +155,10 @@ def _refs(node: Any) -> set[str]:
 
 
 @cache
-def load_schemas(names: tuple[str, ...]) -> dict[str, Any]:
-    """The named component schemas and everything they reference."""
-    text = SPEC_PATH.read_text(encoding="utf-8")
+def load_schemas(names: tuple[str, ...], path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The named component schemas and everything they reference (of OpenAI's spec unless
+    `path` names another)."""
+    text = path.read_text(encoding="utf-8")
     try:
         import yaml
 

@@ -98,7 +98,9 @@ def test_a_key_is_required_but_any_key_works(transport_factory: Callable[..., An
     assert res.status_code == 401
     assert res.json()["error"]["type"] == "invalid_request_error"
     assert raw.get(f"{BASE_URL}/files", headers={"Authorization": "Bearer anything"}).status_code == 200
-    assert raw.get("http://sandbox.tuneops/_sandbox/health").json()["apis"] == {"openai": "/openai/v1"}
+    assert raw.get("http://sandbox.tuneops/_sandbox/health").json()["apis"] == {
+        "openai": "/openai/v1", "mistral": "/mistral/v1", "together": "/together/v1",
+        "vertex": "/vertex"}
     keyed = make_client(transport, api_key="sk-other")
     assert list(keyed.files.list()) == []
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -53,14 +55,17 @@ class SandboxRequestsAdapter(BaseAdapter):
         self.sandbox = sandbox
 
     def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: float | tuple[float, float] | None = None, verify: bool | str = True,
-             cert: Any = None, proxies: Mapping[str, str] | None = None) -> requests.Response:
+             timeout: float | tuple[float | None, float | None] | None = None,
+             verify: bool | str = True, cert: Any = None,
+             proxies: Mapping[str, str] | None = None) -> requests.Response:
         url = urlsplit(request.url or "")
         sreq = SandboxRequest(
             method=(request.method or "GET").upper(),
             path=url.path,  # percent-encoded, as the httpx2 transport passes it
             query=parse_qsl(url.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            # requests lets header values be bytes (google-cloud-storage sends the multipart one so)
+            headers={k.lower(): v.decode("latin-1") if isinstance(v, bytes) else v
+                     for k, v in request.headers.items()},
             body=_body_bytes(request.body),
         )
         outcome = self.sandbox.dispatch(sreq)
@@ -76,12 +81,17 @@ class SandboxRequestsAdapter(BaseAdapter):
         response = requests.Response()
         response.status_code = res.status
         response.headers = CaseInsensitiveDict(res.headers)
-        response.raw = io.BytesIO(res.body)
-        response._content = res.body
+        # a urllib3 response over the body, as requests' own HTTPAdapter builds it: clients that
+        # stream (google-cloud-storage downloads) read `raw` and its headers directly
+        response.raw = urllib3.HTTPResponse(body=io.BytesIO(res.body), headers=res.headers,
+                                            status=res.status, preload_content=False,
+                                            decode_content=False)
         response.url = request.url or ""
         response.request = request
-        response.reason = requests.status_codes._codes.get(  # type: ignore[attr-defined]
-            res.status, ("",))[0].replace("_", " ").upper()
+        try:
+            response.reason = HTTPStatus(res.status).phrase
+        except ValueError:
+            response.reason = ""
         response.encoding = "utf-8"
         return response
 
