@@ -32,7 +32,12 @@ def set_(provider: str) -> None:
     from tuneops.providers.credentials import set_key
     from tuneops.providers.registry import provider_class
 
-    provider_class(provider)  # a known name, or "did you mean"
+    cls = provider_class(provider)  # a known name, or "did you mean"
+    if not cls.uses_api_key:
+        from tuneops.errors import UsageError
+
+        raise UsageError(f"{provider} takes no API key", hint=cls.credentials_status()[1]
+                         or "see `tuneops providers`")
     tty = sys.stdin.isatty()
     value = click.prompt(f"{provider} API key", hide_input=True) if tty else sys.stdin.read()
     path = set_key(provider, value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tuneops.cli._common import command, emit_json, json_option
@@ -14,28 +16,27 @@ __all__ = ["providers"]
 @command
 def providers(as_json: bool) -> None:
     """List the provider adapters: methods, capabilities, where credentials were found (never
-    the key itself), and dated vendor notes (shutdowns, deprecations).
+    the key itself), and dated vendor notes (shutdowns, deprecations); then the vendors tuneops
+    knows without an adapter, and why.
 
     Rule packs for validating and converting data exist for more vendors than adapters: see
     `tuneops rules`.
     """
-    from tuneops.errors import MissingCredentialsError, UsageError
-    from tuneops.providers.credentials import resolve_key
-    from tuneops.providers.registry import provider_class, provider_names
+    from tuneops.providers.registry import NO_ADAPTER, provider_class, provider_names
 
     rows = []
     for name in provider_names():
         cls = provider_class(name)
         info = cls.capabilities()
-        try:
-            _, source = resolve_key(name, cls.key_env)
-            info["credentials"] = source
-        except (MissingCredentialsError, UsageError) as err:
-            info["credentials"] = None
-            info["credentials_hint"] = err.hint or err.message
+        info["credentials"], hint = cls.credentials_status()
+        if info["credentials"] is None:
+            info["credentials_hint"] = hint
         rows.append(info)
+    others: list[dict[str, Any]] = [
+        {"name": name, "adapter": False, "notes": [n.model_dump() for n in notes]}
+        for name, notes in NO_ADAPTER.items()]
     if as_json:
-        emit_json(rows)
+        emit_json([{**r, "adapter": True} for r in rows] + others)
         return
     for info in rows:
         caps = [k for k in ("cancel", "pause", "events", "checkpoints", "server_estimate") if info[k]]
@@ -46,3 +47,7 @@ def providers(as_json: bool) -> None:
         click.echo(f"{'':10} credentials: {cred}")
         for note in info["notes"]:
             click.echo(f"{'':10} {note['date']}: {note['text']}")
+    click.echo("\nno adapter (rule packs only: `tuneops validate` / `convert` work):")
+    for other in others:
+        for note in other["notes"]:
+            click.echo(f"{other['name']:10} {note['date']}: {note['text']}")

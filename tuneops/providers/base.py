@@ -47,6 +47,7 @@ class Provider(ABC):
     supports_checkpoints: ClassVar[bool] = False
     supports_server_estimate: ClassVar[bool] = False
     key_env: ClassVar[str] = ""
+    uses_api_key: ClassVar[bool] = True  # False: the vendor's own credential chain (e.g. ADC)
     notes: ClassVar[tuple[VendorNote, ...]] = ()
 
     def __init__(self, *, retry: RetryPolicy | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -79,6 +80,18 @@ class Provider(ABC):
             "credentials_env": cls.key_env,
             "notes": [n.model_dump() for n in cls.notes],
         }
+
+    @classmethod
+    def credentials_status(cls) -> tuple[str | None, str]:
+        """Where this adapter would find its credentials ("env:NAME", "keys file", ...; never
+        the secret itself), or None and how to set them. Reads no network."""
+        from tuneops.errors import MissingCredentialsError
+        from tuneops.providers.credentials import resolve_key
+
+        try:
+            return resolve_key(cls.name, cls.key_env)[1], ""
+        except MissingCredentialsError as err:
+            return None, err.hint or err.message
 
     @classmethod
     def sandboxed(cls, transport: Any, *, retry: RetryPolicy | None = None, **options: Any) -> Provider:

@@ -292,12 +292,35 @@ class VertexProvider(Provider):
     methods = ("sft", "dpo")
     upload_kind = "gcs"
     key_env = "GOOGLE_APPLICATION_CREDENTIALS"
+    uses_api_key = False
     # https://ai.google.dev/gemini-api/docs/model-tuning (checked 2026-11-28)
     notes = (
         VendorNote(date="2025-05", text="Gemini tuning runs on Vertex AI only: since Gemini 1.5"
                    " Flash-001 was deprecated (May 2025) no model can be tuned through the Gemini"
                    " Developer API or AI Studio"),
     )
+
+    @classmethod
+    def credentials_status(cls) -> tuple[str | None, str]:
+        # Application Default Credentials, looked for where google.auth looks first, without its
+        # last resort (asking the GCE metadata server, a network call).
+        # https://cloud.google.com/docs/authentication/application-default-credentials
+        where = ", ".join(f"{label} {os.environ[var]}" for label, var in (
+            ("project", "GOOGLE_CLOUD_PROJECT"), ("location", "GOOGLE_CLOUD_LOCATION"))
+            if os.environ.get(var)) or "no GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION set"
+        how = ("run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+               " to a service-account key file; set GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION"
+               " and TUNEOPS_VERTEX_BUCKET (gs://BUCKET/PREFIX)")
+        named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if named:
+            if Path(named).is_file():
+                return f"env:GOOGLE_APPLICATION_CREDENTIALS ({where})", ""
+            return None, f"GOOGLE_APPLICATION_CREDENTIALS names {named}, which is not a file; {how}"
+        config = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
+        if (Path(config) / "application_default_credentials.json").is_file():
+            return f"gcloud application-default credentials ({where})", ""
+        return None, f"no Application Default Credentials found: {how} (on Google Cloud the" \
+            " attached service account is used)"
 
     def __init__(
         self,
