@@ -62,7 +62,7 @@ def test_budget_guard_and_declined_confirmation(db_url: str) -> None:
             o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL, max_cost=0.001))
         with pytest.raises(BudgetExceededError, match="declined"):
             o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL),
-                     confirm=lambda est: False)
+                     confirm=lambda est, quote: False)
         assert o.ledger.list_jobs() == []
 
 

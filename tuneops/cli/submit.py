@@ -148,11 +148,13 @@ def run_submission(req: Any, *, yes: bool, wait: bool, sandbox: bool, db: str | 
     conversion report and estimate shown, confirmation asked, progress, --wait, the summary."""
     from tuneops.orchestrator import Ledger, Orchestrator
 
-    def confirm(est: Any) -> bool:
+    def confirm(est: Any, quote: Any) -> bool:
         if yes or as_json or not sys.stdin.isatty():
             return True
         cost = ("no price on record" if est is None else
                 f"{est.cost_expected:,.2f} {est.price.currency} (up to {est.cost_max:,.2f})")
+        if quote is not None:
+            cost = f"{quote[0]:,.2f} {quote[1]} by {req.provider}'s own quote (our table: {cost})"
         return click.confirm(f"Submit to {req.provider} ({req.model}), estimated {cost}?",
                              default=False)
 

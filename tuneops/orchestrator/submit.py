@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneops.datasets.estimate import Estimate
 from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundError
-from tuneops.orchestrator.ledger import JobRecord, Ledger
+from tuneops.orchestrator.ledger import JobRecord, Ledger, new_job_id
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
 from tuneops.providers.models import Job, JobSpec
@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from tuneops.datasets.convert import ConversionReport
     from tuneops.orchestrator.migrate import MigrationPlan
 
-__all__ = ["Orchestrator", "SubmitRequest", "sha256_of"]
+__all__ = ["Orchestrator", "Quote", "SubmitRequest", "sha256_of"]
+
+Quote = tuple[float, str]  # a vendor's own price for a job: (amount, ISO currency)
 
 MAX_ERRORS_SHOWN = 5
 
@@ -64,6 +66,15 @@ class SubmitRequest:
     labels: dict[str, str] = field(default_factory=dict)
     max_cost: float | None = None
     parent_id: str | None = None  # the ledger job this one is migrated from
+
+
+def _needs_normalizing(fmt: str, provider: str, method: str) -> bool:
+    """True when `provider` shares OpenAI's chat record shape but not all of its rules (Mistral's
+    9-character tool-call ids, Together's alternating turns...): the converter rewrites such data
+    for the target (with its report) instead of submit refusing data another vendor accepts."""
+    from tuneops.datasets.formats.chat_targets import OPENAI_TARGET, chat_target
+
+    return fmt.startswith("openai-") and chat_target(provider, method) != OPENAI_TARGET
 
 
 class Orchestrator:
@@ -137,7 +148,7 @@ class Orchestrator:
         conversion = None
         upload_path = path
         fmt = detect_format(path)
-        if fmt != pack.record_format:
+        if fmt != pack.record_format or _needs_normalizing(fmt, pack.provider, pack.method):
             from tuneops.datasets.convert import convert_file
 
             out_dir = state_dir() / "converted"
@@ -162,7 +173,10 @@ class Orchestrator:
                                             method=req.method, epochs=req.epochs)
             est_report.close()
         except (UnknownModelError, UsageError):
-            if req.max_cost is not None:
+            from tuneops.providers.registry import provider_class
+
+            # without a price on record, --max-cost needs the vendor's own quote (after upload)
+            if req.max_cost is not None and not provider_class(req.provider).supports_server_estimate:
                 raise
         if req.max_cost is not None and est is not None and est.cost_max > req.max_cost:
             raise BudgetExceededError(
@@ -187,27 +201,46 @@ class Orchestrator:
                     hint=f"see `tuneops validate {shown_as} --provider {req.provider}`; nothing"
                     " was uploaded or submitted")
 
-    def submit(self, req: SubmitRequest, *, confirm: Callable[[Estimate | None], bool] | None = None,
+    def submit(self, req: SubmitRequest, *,
+               confirm: Callable[[Estimate | None, Quote | None], bool] | None = None,
                progress: Callable[[int, int], None] | None = None,
                on_step: Callable[[str], None] | None = None,
                on_conversion: Callable[[ConversionReport], None] | None = None) -> JobRecord:
         """Run the whole pipeline. `on_conversion(report)` sees the lossiness report when the
-        data had to be converted to the vendor's format, before anything is sent. `on_step(name)`
-        is called after each durable step ("prepared", "intent", "uploaded", "created",
-        "recorded"): crash tests kill the process there and check that `reconcile` resolves what
-        is left."""
+        data had to be converted to the vendor's format, before anything is sent;
+        `confirm(estimate, quote)` may refuse (`quote` is the vendor's own price, (amount,
+        currency), for vendors that quote one). `on_step(name)` is called after each durable step
+        ("prepared", "intent", "uploaded", "created", "recorded"): crash tests kill the process
+        there and check that `reconcile` resolves what is left."""
         step = on_step or (lambda _name: None)
         upload_path, est, conversion = self.prepare(req)
         if conversion is not None and on_conversion is not None:
             on_conversion(conversion)
         step("prepared")
-        if confirm is not None and not confirm(est):
-            raise BudgetExceededError("submission declined", hint="nothing was uploaded or submitted")
         provider = self.provider(req.provider)
         sha = sha256_of(upload_path)
+        job_id = new_job_id()
+        quote: Quote | None = None
+        notes: list[str] = []
+        files: tuple[str, str | None] | None = None
+        if provider.supports_server_estimate:
+            # The vendor prices an uploaded file, so upload first: a crash here leaves only a
+            # file, which the next submission of the same data reuses.
+            files = self._upload_all(provider, upload_path, sha, req, progress)
+            quote, why = self._quote(provider, self._spec(req, *files, client_ref=job_id))
+            if why:
+                notes.append(f"no price quote from {provider.name}: {why}")
+            if quote is not None and req.max_cost is not None and quote[0] > req.max_cost:
+                raise BudgetExceededError(
+                    f"{provider.name} quotes {quote[0]:,.2f} {quote[1]}, over the --max-cost of"
+                    f" {req.max_cost:,.2f}", hint="raise --max-cost or trim the data; nothing"
+                    " was submitted (the file stays uploaded and is reused next time)")
+        if confirm is not None and not confirm(est, quote):
+            raise BudgetExceededError("submission declined", hint="nothing was submitted")
         record = self.ledger.record_intent(
-            provider=provider.name, endpoint=self._account(provider), base_model=req.model,
-            method=req.method, sandbox=self.sandbox, labels=req.labels or None,
+            job_id=job_id, provider=provider.name, endpoint=self._account(provider),
+            base_model=req.model, method=req.method, sandbox=self.sandbox,
+            labels=req.labels or None,
             hyperparameters_requested={k: v for k, v in {
                 "epochs": req.epochs, "batch_size": req.batch_size,
                 "learning_rate_multiplier": req.learning_rate_multiplier}.items() if v is not None},
@@ -217,28 +250,55 @@ class Orchestrator:
             parent_id=req.parent_id,
             dataset_examples=est.valid_examples if est else None,
             dataset_tokens=est.dataset_tokens if est else None,
-            estimated_cost=est.cost_expected if est else None,
-            currency=est.price.currency if est else None,
+            # the vendor's quote, when it gives one, over our table's estimate
+            estimated_cost=quote[0] if quote else est.cost_expected if est else None,
+            currency=quote[1] if quote else est.price.currency if est else None,
         )
+        for note in notes:
+            self.ledger.note(record.id, note)
+        if quote is not None:
+            self.ledger.note(record.id, f"{provider.name} quotes {quote[0]:,.4f} {quote[1]}")
         step("intent")
-        file_id = self._upload(provider, upload_path, sha, progress)
-        validation_id = None
-        if req.validation_file is not None:
-            vpath = Path(req.validation_file)
-            validation_id = self._upload(provider, vpath, sha256_of(vpath), None)
+        if files is None:
+            files = self._upload_all(provider, upload_path, sha, req, progress)
+        file_id, validation_id = files
         self.ledger.update_fields(record.id, training_file_id=file_id,
                                   validation_file_id=validation_id)
         step("uploaded")
-        spec = JobSpec(base_model=req.model, training_file=file_id, method=req.method,
-                       validation_file=validation_id,
-                       epochs=req.epochs, batch_size=req.batch_size,
-                       learning_rate_multiplier=req.learning_rate_multiplier, suffix=req.suffix,
-                       seed=req.seed, client_ref=record.client_ref, labels=req.labels)
-        job = provider.create_job_safely(spec)
+        job = provider.create_job_safely(self._spec(req, file_id, validation_id,
+                                                    client_ref=record.client_ref))
         step("created")
         updated, _ = self.ledger.record_vendor_job(record.id, job)
         step("recorded")
         return updated
+
+    @staticmethod
+    def _spec(req: SubmitRequest, file_id: str, validation_id: str | None, *, client_ref: str
+              ) -> JobSpec:
+        return JobSpec(base_model=req.model, training_file=file_id, method=req.method,
+                       validation_file=validation_id, epochs=req.epochs, batch_size=req.batch_size,
+                       learning_rate_multiplier=req.learning_rate_multiplier, suffix=req.suffix,
+                       seed=req.seed, client_ref=client_ref, labels=req.labels)
+
+    def _upload_all(self, provider: Provider, path: Path, sha: str, req: SubmitRequest,
+                    progress: Callable[[int, int], None] | None) -> tuple[str, str | None]:
+        file_id = self._upload(provider, path, sha, progress)
+        validation_id = None
+        if req.validation_file is not None:
+            vpath = Path(req.validation_file)
+            validation_id = self._upload(provider, vpath, sha256_of(vpath), None)
+        return file_id, validation_id
+
+    @staticmethod
+    def _quote(provider: Provider, spec: JobSpec) -> tuple[Quote | None, str]:
+        """The vendor's price for `spec`, or None and why not (a quote is advice: its failure
+        does not stop the submission; the budget guard then uses our own estimate)."""
+        from tuneops.errors import ProviderError
+
+        try:
+            return provider.server_estimate(spec), ""
+        except ProviderError as exc:
+            return None, exc.message
 
     def plan_migration(self, ref: str, *, to: str, model: str, **settings: Any) -> MigrationPlan:
         """What `migrate` would submit for ledger job `ref` (our id or the vendor's)."""
@@ -288,11 +348,17 @@ class Orchestrator:
         when the status changed), and on success the billed cost. Returns the updated record and
         whether the status changed."""
         provider = self.provider(record.provider)
-        updated, _ = self.ledger.record_vendor_job(record.id, job)
-        status_changed = updated.status != record.status
+        status_changed = job.status != record.status
+        events = None
         if provider.supports_events and (all_events or status_changed):
+            # Fetched BEFORE the status is written: a watcher fetches events only when the status
+            # changes, so if the listing failed after the write (a vendor error, a crash), the
+            # next pass would see no change and the events would never be recorded.
+            events = list(provider.list_events(job.id))
+        updated, _ = self.ledger.record_vendor_job(record.id, job)
+        if events is not None:
             # vendors list events newest first; the history is kept in time order
-            self.ledger.add_events(record.id, reversed(list(provider.list_events(job.id))))
+            self.ledger.add_events(record.id, reversed(events))
         if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
             updated = self._record_billed_cost(updated)
         return updated, status_changed
