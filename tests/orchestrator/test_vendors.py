@@ -140,3 +140,16 @@ def test_migrate_refuses_clearly(db_url: str, tmp_path: Path) -> None:
                                    TARGETS["mistral"], "--db", db_url, "--sandbox"])
     assert res.exit_code != 0 and "has changed since the job was submitted" in res.output
     assert "Traceback" not in res.output
+
+
+def test_estimate_asks_the_vendor_for_its_quote(db_url: str) -> None:
+    doc = run("estimate", str(EXAMPLE), "--provider", "mistral", "--model", TARGETS["mistral"],
+              "--epochs", "2", "--quote", "--sandbox", "--json", "--db", db_url)
+    assert doc["vendor_quote"]["cost"] > 0 and doc["estimate"] is None  # no Mistral row for it
+    sub = run("submit", str(EXAMPLE), "--provider", "mistral", "--model", TARGETS["mistral"],
+              "--epochs", "2", "--sandbox", "--yes", "--json", "--db", db_url)
+    assert sub["estimated_cost"] == doc["vendor_quote"]["cost"]
+    assert run("list", "--all", "--json", "--db", db_url)[0]["id"] == sub["id"]  # quote made no job
+    res = CliRunner().invoke(cli, ["estimate", str(EXAMPLE), "--provider", "openai", "--model",
+                                   MODEL, "--quote", "--sandbox", "--db", db_url])
+    assert res.exit_code != 0 and "no price quote" in res.output

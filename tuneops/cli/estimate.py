@@ -36,10 +36,16 @@ def _epochs(value: str | None) -> int | str | None:
               help="Your own price table (TOML); its rows win over the bundled ones.")
 @click.option("--tokenizer", type=click.Choice(["auto", "tiktoken"]), default="auto",
               show_default=True, help="Token counting engine for OpenAI models.")
+@click.option("--quote", "vendor_quote", is_flag=True,
+              help="Also ask the vendor for its own price (Mistral, Together): uploads the file"
+              " (once; submit reuses it), creates nothing.")
+@click.option("--sandbox", is_flag=True, help="With --quote: ask the offline emulator.")
+@click.option("--db", metavar="URL", help="With --quote: the ledger that remembers uploads.")
 @json_option
 @command
 def estimate(file: str, provider: str, model: str, method: str, epochs: str | None,
-             prices_file: str | None, tokenizer: str, as_json: bool) -> None:
+             prices_file: str | None, tokenizer: str, vendor_quote: bool, sandbox: bool,
+             db: str | None, as_json: bool) -> None:
     """Count training tokens and estimate what a job will cost, before spending anything.
 
     Billed tokens = training tokens of the valid examples x epochs; the cost range comes from
@@ -47,7 +53,13 @@ def estimate(file: str, provider: str, model: str, method: str, epochs: str | No
     file has validation errors (the estimate is still printed, over the valid examples only).
 
         tuneops estimate train.jsonl --provider openai --model gpt-4o-mini-2024-07-18
+
+    With --quote, vendors that price a job before it runs (Mistral, Together) are asked too;
+    their quote is what `submit --max-cost` checks.
     """
+    if vendor_quote:
+        _quote(file, provider, model, method, epochs, sandbox, db, as_json)
+        return
     from tuneops.datasets.estimate import estimate_file
 
     with progress_bar(file, "counting tokens") as progress:
@@ -80,3 +92,32 @@ def estimate(file: str, provider: str, model: str, method: str, epochs: str | No
                            err=True)
         if est.errors:
             click.get_current_context().exit(EXIT_DATA)
+
+
+def _quote(file: str, provider: str, model: str, method: str, epochs: str | None, sandbox: bool,
+           db: str | None, as_json: bool) -> None:
+    from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
+
+    n = _epochs(epochs)
+    req = SubmitRequest(file=file, provider=provider, model=model, method=method,
+                        epochs=n if isinstance(n, int) else None)
+    with Orchestrator(Ledger.open(db), sandbox=sandbox) as orch:
+        est, quote, why = orch.quote(req)
+    ours = None if est is None else {"cost": est.cost_expected, "currency": est.price.currency,
+                                     "billed_tokens": est.billed_tokens}
+    theirs = None if quote is None else {"cost": quote[0], "currency": quote[1]}
+    if as_json:
+        emit_json({"ok": quote is not None, "provider": provider, "model": model,
+                   "vendor_quote": theirs, "unavailable_reason": why or None, "estimate": ours})
+    else:
+        if theirs is not None:
+            click.echo(f"{provider} quotes {quote[0]:,.2f} {quote[1]} for {model}")  # type: ignore[index]
+        else:
+            click.echo(f"{provider} gave no quote: {why}")
+        if ours is not None:
+            click.echo(f"our estimate: {ours['cost']:,.2f} {ours['currency']}"
+                       f" ({ours['billed_tokens']:,} billed tokens)")
+        else:
+            click.echo("our estimate: no price on record for this model")
+    if quote is None:
+        click.get_current_context().exit(EXIT_DATA)

@@ -272,6 +272,22 @@ class Orchestrator:
         step("recorded")
         return updated
 
+    def quote(self, req: SubmitRequest) -> tuple[Estimate | None, Quote | None, str]:
+        """Our estimate and the vendor's own quote for `req` (None and why, when it gives
+        none). The vendor prices an uploaded file: the data is validated, converted and uploaded
+        (once: later submissions reuse it), nothing else is created."""
+        from tuneops.errors import CapabilityError
+
+        upload_path, est, _ = self.prepare(req)
+        provider = self.provider(req.provider)
+        if not provider.supports_server_estimate:
+            raise CapabilityError(f"{provider.name} gives no price quote before a job runs",
+                                  provider=provider.name, hint="drop --quote: the estimate"
+                                  " comes from the dated price table")
+        files = self._upload_all(provider, upload_path, sha256_of(upload_path), req, None)
+        quote, why = self._quote(provider, self._spec(req, *files, client_ref=new_job_id()))
+        return est, quote, why
+
     @staticmethod
     def _spec(req: SubmitRequest, file_id: str, validation_id: str | None, *, client_ref: str
               ) -> JobSpec:
