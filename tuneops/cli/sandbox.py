@@ -17,7 +17,8 @@ __all__ = ["sandbox"]
 def sandbox() -> None:
     """An offline emulator of vendor fine-tuning APIs: no keys, no spend, reproducible faults.
 
-    It answers OpenAI's Files, Uploads and fine-tuning job routes with the vendor's own shapes,
+    It answers the fine-tuning routes of OpenAI (/openai/v1), Mistral (/mistral/v1), Together
+    (/together/v1) and Vertex AI with a fake Cloud Storage (/vertex) in each vendor's own shapes,
     checks training files with tuneops' rule packs, and runs jobs on an accelerated clock.
     """
 
@@ -53,6 +54,7 @@ def serve(host: str, port: int, faults: str | None, speed: float, store_dir: str
     \b
         tuneops sandbox serve --port 0 --speed 1000
         OPENAI_BASE_URL=http://127.0.0.1:PORT/openai/v1 OPENAI_API_KEY=sk-test python train.py
+        # Mistral: server_url=http://127.0.0.1:PORT/mistral; Together: .../together/v1
 
     State (files, jobs) lives in the directory and survives restarts. Faults are drawn per
     request: 429 (with Retry-After), 500, 503, timeout, drop (connection closed), lost (the
