@@ -58,3 +58,14 @@ def test_cli_config_json_shows_sources(isolated: Path) -> None:
     assert doc["prices"] == {"value": "mine.toml", "source": str(isolated / "home" / "config.toml"),
                              "description": config.SETTINGS["prices"][1]}
     assert doc["db"]["source"] == "default" and doc["home"]["source"] == "env:TUNEOPS_HOME"
+
+
+def test_a_database_password_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from tuneops.cli import cli
+
+    monkeypatch.setenv("TUNEOPS_DB", "postgresql+psycopg://team:pa:ss@w0rd@db.example/ledger")
+    res = CliRunner().invoke(cli, ["config", "--json"])
+    assert res.exit_code == 0 and "w0rd" not in res.output and "pa:ss" not in res.output
+    assert "postgresql+psycopg://team:***@db.example/ledger" in res.output

@@ -11,6 +11,7 @@ current directory (the project), `config.toml` in the state directory, the built
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,4 +83,10 @@ def effective() -> list[Setting]:
     defaults = {"db": f"sqlite:///{state_dir() / 'ledger.db'}", "prices": "bundled table",
                 "sandbox_faults": "none", "vertex_bucket": "none"}
     out.extend(resolve(name, default=defaults[name]) for name in SETTINGS)
-    return out
+    return [s if s.name != "db" else Setting(s.name, hide_password(str(s.value)), s.source,
+                                             s.description) for s in out]
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to print: the password (``scheme://user:PASSWORD@host``) masked."""
+    return re.sub(r"^([\w+.-]+://[^:/@]*):[^/]*@", r"\1:***@", url)

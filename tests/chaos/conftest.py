@@ -17,3 +17,8 @@ def chaos_jobs(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     return int(request.config.getoption("--chaos-seed"))
+
+
+# The ledger database fixtures of the orchestrator tests (SQLite and PostgreSQL, the same test on
+# both): imported so that pytest registers them for this directory too.
+from tests.orchestrator.conftest import _pg_admin, db_url, home, pg_url  # noqa: E402, F401

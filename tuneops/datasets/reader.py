@@ -116,7 +116,11 @@ def iter_line_blocks(
     """
     f.seek(start)
     remaining = end - start
-    carry = b""
+    # The unfinished last line, as the pieces read so far: joined once, when its newline comes.
+    # (Joining at every block held a long line twice over and copied it once per block: a line
+    # over the limit cost 2 x max_line_bytes, ~130 MB by default, before it was known too long.)
+    pieces: list[bytes] = []
+    held = 0
     skipping = -1  # >= 0: inside an over-long line, counting its bytes
 
     def finish(lines: list[bytes], has_cr: bool) -> list[bytes | int]:
@@ -126,6 +130,10 @@ def iter_line_blocks(
         if lines and max(map(len, lines)) > max_line_bytes:
             out = [len(x) if isinstance(x, bytes) and len(x) > max_line_bytes else x for x in out]
         return out
+
+    def over(carry: bytes) -> bool:
+        # a CR at the very end of a block may be the first half of the line's CRLF ending
+        return held > max_line_bytes + (not keep_cr and carry.endswith(b"\r"))
 
     while remaining > 0:
         block = f.read(min(BLOCK_SIZE, remaining))
@@ -141,15 +149,25 @@ def iter_line_blocks(
             head = [skipping + i]
             skipping = -1
             block = block[i + 1 :]
+        if b"\n" not in block:  # the middle of a line
+            if head:
+                yield head
+            if block:
+                pieces.append(block)
+                held += len(block)
+                if over(block):
+                    skipping, pieces, held = held, [], 0
+            continue
         lines = block.split(b"\n")
-        carry_cr = b"\r" in carry
-        if carry:
-            lines[0] = carry + lines[0]
+        carry_cr = any(b"\r" in p for p in pieces)
+        if pieces:
+            pieces.append(lines[0])
+            lines[0] = b"".join(pieces)
+            pieces = []
         carry = lines.pop()
-        # a CR at the very end of a block may be the first half of the line's CRLF ending
-        if len(carry) > max_line_bytes + (not keep_cr and carry.endswith(b"\r")):
-            skipping = len(carry)
-            carry = b""
+        pieces, held = ([carry], len(carry)) if carry else ([], 0)
+        if over(carry):
+            skipping, pieces, held = held, [], 0
         body = finish(lines, b"\r" in block or carry_cr)
         if head:
             body = head + body
@@ -157,7 +175,9 @@ def iter_line_blocks(
             yield body
     if skipping >= 0:
         yield [skipping]
-    elif carry:
+    elif pieces:
+        carry = b"".join(pieces)
+        pieces = []  # not held twice while the caller parses it
         yield finish([carry], b"\r" in carry)
 
 

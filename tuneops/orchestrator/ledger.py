@@ -42,6 +42,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_READ_ONLY = "tuneops_read_only"
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -56,7 +59,18 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         # Take the write lock at the start: two writers never deadlock upgrading read locks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin DEFERRED instead: in WAL mode they then never block (nor wait for) a
+        # writer. With IMMEDIATE everywhere, a read held open (iterating `iter_all` while
+        # calling `history`, an export streaming to a slow pipe) held the write lock, and every
+        # watcher's write waited out the busy timeout and failed with "database is locked".
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _finished(row: dict[str, Any]) -> bool:
+    if row["status"] == "succeeded":
+        return row["fine_tuned_model"] is not None
+    return row["status"] in ("failed", "cancelled")
 
 
 class Ledger:
@@ -144,6 +158,12 @@ class Ledger:
             if current is None:
                 raise UsageError(f"no job {job_id} in the ledger")
             before = dict(current._mapping)
+            if before["vendor_job_id"] == job.id and _finished(before) and not job.is_final:
+                # A stale answer: another watcher read the job earlier and wrote later. A
+                # vendor job never leaves a final state, so writing it would undo the final
+                # state (and append a second, bogus stretch of history). (A row without a vendor
+                # job, marked never_created by reconcile, still adopts a late job.)
+                return JobRecord.from_row(current), False
             if before["submitted_at"] is None:
                 values["submitted_at"] = _now()
             changed = {k: v for k, v in values.items() if before.get(k) != v}
@@ -207,8 +227,12 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    def _reading(self) -> Connection:
+        """A connection for reads only (on SQLite its transactions begin DEFERRED)."""
+        return self.engine.connect().execution_options(**{_READ_ONLY: True})
+
     def find_upload(self, *, provider: str, account: str, sha256: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(uploads.c.file_id).where(
                 (uploads.c.provider == provider) & (uploads.c.account == account)
                 & (uploads.c.sha256 == sha256))).first()
@@ -216,7 +240,7 @@ class Ledger:
 
     def get(self, ref: str) -> JobRecord:
         """A job by our id, its vendor job id, or its client reference."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(jobs).where(
                 (jobs.c.id == ref) | (jobs.c.vendor_job_id == ref) | (jobs.c.client_ref == ref)
             ).order_by(jobs.c.created_at.desc())).first()
@@ -227,7 +251,7 @@ class Ledger:
 
     def children(self, job_id: str) -> list[JobRecord]:
         """Jobs migrated from `job_id`, oldest first."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(jobs).where(jobs.c.parent_id == job_id)
                                 .order_by(jobs.c.created_at, jobs.c.id))
             return [JobRecord.from_row(r) for r in rows]
@@ -246,7 +270,7 @@ class Ledger:
             query = query.where(jobs.c.status.not_in(("succeeded", "failed", "cancelled"))
                                 | ((jobs.c.status == "succeeded")
                                    & jobs.c.fine_tuned_model.is_(None)))
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             records = [JobRecord.from_row(r) for r in conn.execute(query)]
         if label is not None:  # JSON filtering differs between databases: filter here
             key, value = label
@@ -254,12 +278,12 @@ class Ledger:
         return records
 
     def history(self, job_id: str) -> list[HistoryEntry]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(history).where(history.c.job_id == job_id)
                                 .order_by(history.c.seq))
             return [HistoryEntry(**{**dict(r._mapping), "at": utc(r.at)}) for r in rows]
 
     def iter_all(self) -> Iterator[JobRecord]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for row in conn.execute(select(jobs).order_by(jobs.c.created_at, jobs.c.id)):
                 yield JobRecord.from_row(row)

@@ -59,7 +59,10 @@ def reconcile(orch: Orchestrator, *, provider: str | None = None,
                 continue
             job = by_ref.get(rec.client_ref)
             if job is not None:
-                ledger.record_vendor_job(rec.id, job)
+                # Through `apply`, not a bare status write: the adopted job may have moved on
+                # (even finished) meanwhile, and a watcher fetches events (and prices a success)
+                # only on a status change it sees itself, so they would never be recorded.
+                orch.apply(rec, job)
                 ledger.note(rec.id, f"reconcile: adopted {name} job {job.id}, created before"
                                     " the submission was interrupted")
                 report.adopted.append((rec.id, job.id))

@@ -366,21 +366,30 @@ class Orchestrator:
         provider = self.provider(record.provider)
         status_changed = job.status != record.status
         events = None
-        if provider.supports_events and (all_events or status_changed):
+        if provider.supports_events and (all_events or status_changed or job.is_final):
+            # Also when the job is final: no watcher looks at it again, and the watcher that
+            # saw the status change may have seen it before the last events (a success whose
+            # model id came later, a concurrent watcher's older read).
             # Fetched BEFORE the status is written: a watcher fetches events only when the status
             # changes, so if the listing failed after the write (a vendor error, a crash), the
             # next pass would see no change and the events would never be recorded.
             events = list(provider.list_events(job.id))
-        updated, _ = self.ledger.record_vendor_job(record.id, job)
         if events is not None:
-            # vendors list events newest first; the history is kept in time order
+            # Recorded before the status, for the same reason: a process killed between the two
+            # writes leaves the status unchanged, so the next pass fetches the events again
+            # (each is recorded once). Vendors list events newest first; the history is kept in
+            # time order.
             self.ledger.add_events(record.id, reversed(events))
-        if job.is_final and job.status == "succeeded" and updated.billed_cost is None:
-            updated = self._record_billed_cost(updated)
+        if (job.is_final and job.status == "succeeded" and job.cost is None
+                and record.billed_cost is None):
+            # Priced before the success is written, for the same reason: once the ledger shows
+            # it finished, no watcher looks at the job again.
+            self._record_billed_cost(record, job.trained_tokens)
+        updated, _ = self.ledger.record_vendor_job(record.id, job)
         return updated, status_changed
 
-    def _record_billed_cost(self, record: JobRecord) -> JobRecord:
-        if record.trained_tokens is None or record.base_model is None:
+    def _record_billed_cost(self, record: JobRecord, trained_tokens: int | None) -> JobRecord:
+        if trained_tokens is None or record.base_model is None:
             return record
         from tuneops.datasets.cost import load_prices
         from tuneops.errors import UnknownModelError
@@ -390,7 +399,7 @@ class Orchestrator:
         except UnknownModelError:
             return record
         return self.ledger.update_fields(
-            record.id, billed_cost=record.trained_tokens * price.price_per_1m_tokens / 1e6,
+            record.id, billed_cost=trained_tokens * price.price_per_1m_tokens / 1e6,
             currency=price.currency, cost_basis=f"billed tokens x price table ({price.as_of})")
 
     def cancel(self, ref: str) -> JobRecord:

@@ -12,12 +12,32 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tuneops.errors import MissingCredentialsError, UsageError
 from tuneops.paths import state_dir
 
-__all__ = ["Secret", "keys_path", "remove_key", "resolve_key", "set_key", "stored_providers"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "keys_path",
+    "redact",
+    "redact_exception",
+    "remove_key",
+    "resolve_key",
+    "sent_credentials",
+    "set_key",
+    "stored_providers",
+]
+
+T = TypeVar("T")
+REDACTED = "[redacted]"
+# Request headers that carry a credential (Authorization's token, vendors' API-key headers).
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key",
+                       "x-goog-api-key")
+_MIN_SECRET = 8  # shorter values are not worth redacting (and would mangle ordinary words)
 
 
 class Secret:
@@ -116,3 +136,72 @@ def resolve_key(provider: str, env_var: str, flag: str | None = None) -> tuple[S
         hint=f"pass --api-key, set {env_var}, or run `tuneops keys set {provider}` (it stores the"
         f" key in {keys_path()} with mode 0600)",
     )
+
+
+# -- keeping credentials out of what a vendor answers ------------------------------------------------
+# Some vendors repeat the key they were sent in their 401 answer ("Incorrect API key provided:
+# sk-..."), and SDK exceptions carry that answer in their message. Our errors quote the vendor's
+# words and are chained `from` the SDK exception, which `--debug` tracebacks print; so each
+# adapter's error mapping takes the credentials its request carried out of both.
+
+
+def sent_credentials(source: Any) -> list[str]:
+    """The credentials an HTTP request carried: the token of its Authorization header and the
+    values of API-key headers. `source` is a request (httpx2 or requests), a response, or an
+    exception holding either; anything else gives []."""
+    request = None
+    for obj in (source, getattr(source, "response", None), getattr(source, "raw_response", None)):
+        if obj is None:
+            continue
+        try:
+            request = obj if hasattr(obj, "headers") and hasattr(obj, "method") else obj.request
+        except (AttributeError, RuntimeError):  # httpx2 raises RuntimeError when it has none
+            continue
+        if request is not None:
+            break
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return []
+    found: list[str] = []
+    for name in _CREDENTIAL_HEADERS:
+        value = headers.get(name)
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not value:
+            continue
+        scheme, _, token = str(value).partition(" ")
+        candidate = token.strip() if scheme.isalpha() and token.strip() else str(value)
+        if len(candidate) >= _MIN_SECRET and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def redact(value: T, secrets: Sequence[str]) -> T:
+    """`value` (text, bytes, or JSON-like containers of them) with every secret replaced."""
+    if not secrets:
+        return value
+    out: Any = value
+    if isinstance(value, str):
+        for secret in secrets:
+            out = out.replace(secret, REDACTED)
+    elif isinstance(value, bytes):
+        for secret in secrets:
+            out = out.replace(secret.encode(), REDACTED.encode())
+    elif isinstance(value, dict):
+        out = {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    elif isinstance(value, list | tuple):
+        out = type(value)(redact(v, secrets) for v in value)
+    return out  # type: ignore[no-any-return]
+
+
+def redact_exception(exc: BaseException, secrets: Sequence[str]) -> None:
+    """Take `secrets` out of an SDK exception's message, args and body, in place: we chain from
+    it, and a traceback prints it."""
+    if not secrets:
+        return
+    exc.args = redact(exc.args, secrets)
+    for attr in ("message", "body", "details", "text", "_errors", "_details"):
+        if attr not in getattr(exc, "__dict__", {}):
+            continue
+        with contextlib.suppress(AttributeError, TypeError):
+            object.__setattr__(exc, attr, redact(getattr(exc, attr), secrets))

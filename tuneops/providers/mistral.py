@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ from tuneops.errors import (
     VendorTimeoutError,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, resolve_key
+from tuneops.providers.credentials import Secret, redact, redact_exception, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     Job,
@@ -60,6 +60,7 @@ from tuneops.providers.models import (
     JobStatus,
     UploadedFile,
     VendorNote,
+    reads,
     utc_from_timestamp,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
@@ -143,6 +144,7 @@ def _event_time(raw: dict[str, Any], status: str) -> datetime | None:
     return utc_from_timestamp(min(times)) if times else None
 
 
+@reads("mistral", "Mistral's answer")
 def job_from_mistral(raw: dict[str, Any]) -> Job:
     """A Job from a Mistral `CompletionJobOut` / `CompletionDetailedJobOut` payload."""
     try:
@@ -195,6 +197,7 @@ def job_from_mistral(raw: dict[str, Any]) -> Job:
                                      provider="mistral", body=raw) from exc
 
 
+@reads("mistral", "Mistral's answer")
 def event_from_mistral(job_id: str, index: int, raw: dict[str, Any]) -> JobEvent:
     """`index` counts from the oldest event, so ids stay put as new events arrive."""
     data: dict[str, Any] = raw["data"] if isinstance(raw.get("data"), dict) else {}
@@ -210,6 +213,7 @@ def event_from_mistral(job_id: str, index: int, raw: dict[str, Any]) -> JobEvent
                     message=message, data=dict(data))
 
 
+@reads("mistral", "Mistral's answer")
 def checkpoint_from_mistral(job_id: str, raw: dict[str, Any]) -> Checkpoint:
     metrics = {k: float(v) for k, v in (raw.get("metrics") or {}).items()
                if isinstance(v, int | float) and not isinstance(v, bool)}
@@ -218,6 +222,7 @@ def checkpoint_from_mistral(job_id: str, raw: dict[str, Any]) -> Checkpoint:
                       created_at=utc_from_timestamp(raw.get("created_at")), metrics=metrics)
 
 
+@reads("mistral", "Mistral's answer")
 def file_from_mistral(raw: dict[str, Any]) -> UploadedFile:
     # Mistral files need no processing after upload: no status to wait for.
     return UploadedFile(provider="mistral", id=str(raw["id"]), bytes=raw.get("bytes"),
@@ -290,8 +295,11 @@ def _detail(body: Any) -> str:
     return str(body)[:500] if body else "no details"
 
 
-def error_for_status(status: int, body_text: str, headers: Mapping[str, str]) -> ProviderError:
-    """Our error for a Mistral HTTP error answer, chosen by status first."""
+def error_for_status(status: int, body_text: str, headers: Mapping[str, str],
+                     secrets: Sequence[str] = ()) -> ProviderError:
+    """Our error for a Mistral HTTP error answer, chosen by status first. `secrets` (the
+    credentials the request carried) are taken out of the answer, which may repeat them."""
+    body_text = redact(body_text, secrets)
     try:
         body: Any = orjson.loads(body_text) if body_text else None
     except orjson.JSONDecodeError:
@@ -327,13 +335,16 @@ def vendor_errors() -> Iterator[None]:
     try:
         yield
     except sdk_errors.ResponseValidationError as exc:
+        redact_exception(exc, sent_credentials(exc))
         raise MalformedResponseError(f"Mistral's answer does not match its schema: {exc.message}",
                                      provider="mistral", body=exc.body) from exc
     except sdk_errors.MistralError as exc:
-        raise error_for_status(exc.status_code, exc.body, exc.headers) from exc
+        secrets = sent_credentials(exc)
+        redact_exception(exc, secrets)  # we chain from it: its message quotes the answer
+        raise error_for_status(exc.status_code, exc.body, exc.headers, secrets) from exc
     except httpx2.HTTPStatusError as exc:
         raise error_for_status(exc.response.status_code, exc.response.text,
-                               exc.response.headers) from exc
+                               exc.response.headers, sent_credentials(exc)) from exc
     except httpx2.TimeoutException as exc:
         raise VendorTimeoutError("Mistral did not answer in time", provider="mistral") from exc
     except (httpx2.TransportError, sdk_errors.NoResponseError) as exc:
@@ -486,9 +497,11 @@ class MistralProvider(Provider):
                                          body=quote)
         return float(cost), str(currency)
 
+    @reads("mistral", "Mistral's answer")
     def get_job(self, job_id: str) -> Job:
         return job_from_mistral(self.retry.call(self._request, "GET", f"{JOBS_PATH}/{job_id}"))
 
+    @reads("mistral", "Mistral's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
         # Offset paging: a job created meanwhile shifts the pages, so ids already seen are skipped.
         seen: set[str] = set()
@@ -510,6 +523,7 @@ class MistralProvider(Provider):
             if not items or (isinstance(total, int) and page * self.page_size >= total):
                 return
 
+    @reads("mistral", "Mistral's answer")
     def cancel_job(self, job_id: str) -> Job:
         try:
             return job_from_mistral(self.retry.call(
@@ -520,6 +534,7 @@ class MistralProvider(Provider):
                 return current  # an earlier attempt whose answer was lost took effect
             raise
 
+    @reads("mistral", "Mistral's answer")
     def list_events(self, job_id: str) -> Iterator[JobEvent]:
         raw = self.get_job(job_id).raw.get("events") or []
         # Mistral lists them newest first; ids count from the oldest
@@ -527,6 +542,7 @@ class MistralProvider(Provider):
         for index, event in reversed(ordered):
             yield event_from_mistral(job_id, index, event)
 
+    @reads("mistral", "Mistral's answer")
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
         for raw in self.get_job(job_id).raw.get("checkpoints") or []:
             yield checkpoint_from_mistral(job_id, raw)

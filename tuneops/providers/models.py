@@ -8,10 +8,16 @@ the whole payload in `raw`.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tuneops.errors import MalformedResponseError
 
 __all__ = [
     "FINAL_STATUSES",
@@ -24,8 +30,57 @@ __all__ = [
     "JobStatus",
     "UploadedFile",
     "VendorNote",
+    "readable",
+    "reads",
     "utc_from_timestamp",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# What reading a vendor payload of the wrong shape raises: a list where an object belongs
+# (AttributeError, TypeError), a missing key, a string for a number, a timestamp past year 9999
+# (OverflowError / ValueError), a body that is not JSON (JSONDecodeError, a ValueError), a model
+# that fails validation (pydantic's ValidationError, a ValueError).
+UNREADABLE: tuple[type[Exception], ...] = (
+    KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError,
+)
+
+
+@contextmanager
+def readable(provider: str, what: str, body: Any = None) -> Iterator[None]:
+    """Turn an unreadable vendor answer into a chained MalformedResponseError naming the vendor.
+
+    Our own ProviderErrors pass through untouched (none of them is in `UNREADABLE`).
+    """
+    try:
+        yield
+    except UNREADABLE as exc:
+        raise MalformedResponseError(f"{what} cannot be read: {type(exc).__name__}: {exc}"[:500],
+                                     provider=provider, body=body) from exc
+
+
+def reads(provider: str, what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a function that reads vendor answers (a translation, or a provider method that
+    fetches and translates; generators included) with `readable`."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen(*args: P.args, **kwargs: P.kwargs) -> Any:
+                with readable(provider, what):
+                    yield from cast(Iterator[Any], fn(*args, **kwargs))
+
+            return cast(Callable[P, R], gen)
+
+        @functools.wraps(fn)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            with readable(provider, what):
+                return fn(*args, **kwargs)
+
+        return call
+
+    return wrap
 
 JobStatus = Literal["pending", "validating", "queued", "running", "succeeded", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})

@@ -35,7 +35,7 @@ from tuneops.errors import (
     VendorUnavailableError,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, resolve_key
+from tuneops.providers.credentials import Secret, redact_exception, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     ErrorKind,
@@ -46,6 +46,7 @@ from tuneops.providers.models import (
     JobStatus,
     UploadedFile,
     VendorNote,
+    reads,
     utc_from_timestamp,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
@@ -114,6 +115,7 @@ def _method_and_hparams(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any]
     return name, {k: v for k, v in hp.items() if v is not None}
 
 
+@reads("openai", "OpenAI's answer")
 def job_from_openai(raw: dict[str, Any]) -> Job:
     """A Job from an OpenAI `fine_tuning.job` payload (the SDK object's `model_dump()`)."""
     try:
@@ -151,6 +153,7 @@ def job_from_openai(raw: dict[str, Any]) -> Job:
                                      provider="openai", body=raw) from exc
 
 
+@reads("openai", "OpenAI's answer")
 def event_from_openai(job_id: str, raw: dict[str, Any]) -> JobEvent:
     return JobEvent(provider="openai", job_id=job_id, id=str(raw["id"]),
                     created_at=utc_from_timestamp(raw.get("created_at")),
@@ -158,6 +161,7 @@ def event_from_openai(job_id: str, raw: dict[str, Any]) -> JobEvent:
                     data=raw.get("data") or {})
 
 
+@reads("openai", "OpenAI's answer")
 def checkpoint_from_openai(job_id: str, raw: dict[str, Any]) -> Checkpoint:
     metrics = {k: float(v) for k, v in (raw.get("metrics") or {}).items()
                if isinstance(v, int | float)}
@@ -166,6 +170,7 @@ def checkpoint_from_openai(job_id: str, raw: dict[str, Any]) -> Checkpoint:
                       created_at=utc_from_timestamp(raw.get("created_at")), metrics=metrics)
 
 
+@reads("openai", "OpenAI's answer")
 def file_from_openai(raw: dict[str, Any]) -> UploadedFile:
     return UploadedFile(provider="openai", id=str(raw["id"]), bytes=raw.get("bytes"),
                         filename=raw.get("filename"), status=raw.get("status"),
@@ -180,6 +185,8 @@ def vendor_errors() -> Iterator[None]:
     try:
         yield
     except openai.APIStatusError as exc:
+        # the answer may repeat the key we sent (some vendors do): out of the SDK error too
+        redact_exception(exc, sent_credentials(exc))
         status = exc.status_code
         ra = parse_retry_after(dict(exc.response.headers))
         cls: type[ProviderError]
@@ -203,6 +210,7 @@ def vendor_errors() -> Iterator[None]:
         raise VendorConnectionError(f"could not reach OpenAI: {exc.message}",
                                     provider="openai") from exc
     except openai.APIResponseValidationError as exc:
+        redact_exception(exc, sent_credentials(exc))
         raise MalformedResponseError(f"OpenAI's answer does not match its schema: {exc.message}",
                                      provider="openai", body=exc.body) from exc
 
@@ -378,6 +386,7 @@ class OpenAIProvider(Provider):
         with vendor_errors():
             return job_from_openai(self.client.fine_tuning.jobs.create(**kwargs).model_dump())
 
+    @reads("openai", "OpenAI's answer")
     def get_job(self, job_id: str) -> Job:
         return job_from_openai(self._get(self.client.fine_tuning.jobs.retrieve, job_id).model_dump())
 
@@ -392,24 +401,30 @@ class OpenAIProvider(Provider):
                 return
             after = items[-1]["id"]
 
+    @reads("openai", "OpenAI's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
         meta = {"metadata": {REF_KEY: client_ref}} if client_ref else {}
         for raw in self._pages(self.client.fine_tuning.jobs.list, **meta):
             yield job_from_openai(raw)
 
+    @reads("openai", "OpenAI's answer")
     def cancel_job(self, job_id: str) -> Job:
         return job_from_openai(self._get(self.client.fine_tuning.jobs.cancel, job_id).model_dump())
 
+    @reads("openai", "OpenAI's answer")
     def pause_job(self, job_id: str) -> Job:
         return job_from_openai(self._get(self.client.fine_tuning.jobs.pause, job_id).model_dump())
 
+    @reads("openai", "OpenAI's answer")
     def resume_job(self, job_id: str) -> Job:
         return job_from_openai(self._get(self.client.fine_tuning.jobs.resume, job_id).model_dump())
 
+    @reads("openai", "OpenAI's answer")
     def list_events(self, job_id: str) -> Iterator[JobEvent]:
         for raw in self._pages(self.client.fine_tuning.jobs.list_events, job_id):
             yield event_from_openai(job_id, raw)
 
+    @reads("openai", "OpenAI's answer")
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
         for raw in self._pages(self.client.fine_tuning.jobs.checkpoints.list, job_id):
             yield checkpoint_from_openai(job_id, raw)

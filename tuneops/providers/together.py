@@ -48,7 +48,7 @@ from tuneops.errors import (
     VendorTimeoutError,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, resolve_key
+from tuneops.providers.credentials import Secret, redact, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     ErrorKind,
@@ -58,6 +58,7 @@ from tuneops.providers.models import (
     JobSpec,
     JobStatus,
     UploadedFile,
+    reads,
     utc_from_timestamp,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
@@ -163,6 +164,7 @@ def _job_error(raw: dict[str, Any], status: str) -> JobError | None:
     return JobError(kind=kind, code=status, message=message or f"the job ended in {status}")
 
 
+@reads("together", "Together's answer")
 def job_from_together(raw: dict[str, Any]) -> Job:
     """A Job from a Together fine-tune payload (retrieve, list entry, create or cancel answer)."""
     try:
@@ -209,6 +211,7 @@ def job_from_together(raw: dict[str, Any]) -> Job:
                                      provider="together", body=raw) from exc
 
 
+@reads("together", "Together's answer")
 def event_from_together(job_id: str, index: int, raw: dict[str, Any]) -> JobEvent:
     # Events have no id; `hash` when given, else the position in the job's (oldest first) list.
     data = {k: raw[k] for k in ("type", "step", "total_steps", "token_count", "param_count",
@@ -219,6 +222,7 @@ def event_from_together(job_id: str, index: int, raw: dict[str, Any]) -> JobEven
                     data=data)
 
 
+@reads("together", "Together's answer")
 def checkpoint_from_together(job_id: str, raw: dict[str, Any]) -> Checkpoint:
     return Checkpoint(provider="together", job_id=job_id,
                       id=f"{job_id}:{raw['step']}", step=raw.get("step"),
@@ -226,6 +230,7 @@ def checkpoint_from_together(job_id: str, raw: dict[str, Any]) -> Checkpoint:
                       created_at=parse_time(raw.get("created_at")))
 
 
+@reads("together", "Together's answer")
 def file_from_together(raw: dict[str, Any]) -> UploadedFile:
     # `FileResponse.created_at` is a Unix timestamp (jobs use ISO strings)
     return UploadedFile(provider="together", id=str(raw["id"]), bytes=raw.get("bytes"),
@@ -267,7 +272,8 @@ def vendor_errors() -> Iterator[None]:
         yield
     except _StatusError as exc:
         status = exc.response.status_code
-        body, message = _error_body(exc.response)
+        # the answer may repeat the key we sent (some vendors do); keep it out of our error
+        body, message = redact(_error_body(exc.response), sent_credentials(exc.response))
         cls: type[ProviderError]
         if status in (401, 403):
             cls = AuthError
@@ -518,9 +524,11 @@ class TogetherProvider(Provider):
                 *job.warnings, "Together jobs carry no labels; they are kept in the ledger only"]})
         return job
 
+    @reads("together", "Together's answer")
     def get_job(self, job_id: str) -> Job:
         return job_from_together(self._get(f"/fine-tunes/{job_id}"))
 
+    @reads("together", "Together's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
         raw = self._get("/fine-tunes")
         jobs = [job_from_together(item) for item in raw.get("data") or []]
@@ -529,15 +537,18 @@ class TogetherProvider(Provider):
             if client_ref is None or job.client_ref == client_ref:
                 yield job
 
+    @reads("together", "Together's answer")
     def cancel_job(self, job_id: str) -> Job:
         # Cancelling twice is harmless, so the call is retried like a read.
         return job_from_together(self.retry.call(self._json, "POST", f"/fine-tunes/{job_id}/cancel"))
 
+    @reads("together", "Together's answer")
     def list_events(self, job_id: str) -> Iterator[JobEvent]:
         raw = self._get(f"/fine-tunes/{job_id}/events")
         for i, item in enumerate(raw.get("data") or []):
             yield event_from_together(job_id, i, item)
 
+    @reads("together", "Together's answer")
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
         raw = self._get(f"/fine-tunes/{job_id}/checkpoints")
         for item in raw.get("data") or []:

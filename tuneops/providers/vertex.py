@@ -40,7 +40,17 @@ from tuneops.errors import (
     VendorTimeoutError,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.models import ErrorKind, Job, JobError, JobSpec, JobStatus, UploadedFile, VendorNote
+from tuneops.providers.credentials import redact_exception, sent_credentials
+from tuneops.providers.models import (
+    ErrorKind,
+    Job,
+    JobError,
+    JobSpec,
+    JobStatus,
+    UploadedFile,
+    VendorNote,
+    reads,
+)
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -176,6 +186,7 @@ def _error_kind(code: int | None, message: str) -> ErrorKind:
     return "unknown"
 
 
+@reads("vertex", "Vertex AI's answer")
 def job_from_vertex(raw: dict[str, Any]) -> Job:
     """A Job from a `TuningJob` as google-genai dumps it (snake_case; int64 fields may arrive as
     strings, as proto JSON sends them)."""
@@ -258,12 +269,15 @@ def vendor_errors(what: str = "Vertex AI") -> Iterator[None]:
     try:
         yield
     except genai_errors.APIError as exc:
+        # the answer may repeat the token we sent: out of the SDK error (we chain from it) too
+        redact_exception(exc, sent_credentials(exc))
         status = int(exc.code or 0)
         headers = dict(getattr(exc.response, "headers", None) or {})
         raise error_class_for_status(status)(
             f"{what} answered {status} {exc.status or ''}: {exc.message}", provider="vertex",
             status_code=status, body=exc.details, retry_after=parse_retry_after(headers)) from exc
     except core_exc.GoogleAPICallError as exc:
+        redact_exception(exc, sent_credentials(exc))
         status = int(exc.code or 0)
         response = getattr(exc, "response", None)
         headers = dict(getattr(response, "headers", None) or {})
@@ -284,6 +298,11 @@ def vendor_errors(what: str = "Vertex AI") -> Iterator[None]:
     except pydantic.ValidationError as exc:
         raise MalformedResponseError(f"{what} answered with something google-genai cannot read:"
                                      f" {exc.error_count()} error(s)", provider="vertex") from exc
+    except ValueError as exc:
+        # a 2xx whose body is not JSON (google-genai's json.loads, google-cloud-storage's
+        # requests `.json()`): without this, a raw JSONDecodeError reached the user
+        raise MalformedResponseError(f"{what} answered with something that is not JSON: {exc}",
+                                     provider="vertex") from exc
 
 
 class VertexProvider(Provider):
@@ -524,9 +543,11 @@ class VertexProvider(Provider):
             return job_id
         return f"projects/{self.project}/locations/{self.location}/tuningJobs/{job_id}"
 
+    @reads("vertex", "Vertex AI's answer")
     def get_job(self, job_id: str) -> Job:
         return job_from_vertex(_dump(self._get(self.client.tunings.get, name=self._name(job_id))))
 
+    @reads("vertex", "Vertex AI's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
         # All pages, filtered here: the list filter's support for labels is not documented.
         token: str | None = None
@@ -541,6 +562,7 @@ class VertexProvider(Provider):
             if not token:
                 return
 
+    @reads("vertex", "Vertex AI's answer")
     def cancel_job(self, job_id: str) -> Job:
         # The cancel call answers google.protobuf.Empty; the job is read back afterwards.
         self._get(self.client.tunings.cancel, name=self._name(job_id))

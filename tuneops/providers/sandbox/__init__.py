@@ -12,8 +12,9 @@ Two ways in, over the same state (a directory that several processes may share):
     $ OPENAI_BASE_URL=http://127.0.0.1:PORT/openai/v1 OPENAI_API_KEY=sk-test python my_script.py
 
 Vendor-neutral machinery lives in `state` (store), `clock`, `faults`, `timeline`, `app`
-(dispatch), `transport` and `server`; each vendor's routes in their own modules (`openai_*`, `mistral_*`, `together_*`,
-`vertex_*`; `requests_transport` carries Cloud Storage uploads for Vertex).
+(dispatch), `transport` and `server`; each vendor's routes in their own modules (`openai_*`,
+`mistral_*`, `together_*`, `vertex_*`; `requests_transport` carries Cloud Storage uploads for
+Vertex).
 """
 
 from __future__ import annotations

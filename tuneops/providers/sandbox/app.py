@@ -1,9 +1,10 @@
 """The sandbox core, shared by the in-process transport and the loopback server.
 
 `Sandbox` owns the store, the clock, the fault injector and the vendor APIs, each mounted under
-its own path prefix (``/openai/v1``, ``/mistral/v1``, ``/together/v1``, ``/vertex``). `Sandbox.dispatch` takes a plain
-`SandboxRequest` and returns an `Outcome`: a response, or a fault that the adapter turns into what
-its side of the wire would see (an exception in process, a stalled or closed socket on a server).
+its own path prefix (``/openai/v1``, ``/mistral/v1``, ``/together/v1``, ``/vertex``).
+`Sandbox.dispatch` takes a plain `SandboxRequest` and returns an `Outcome`: a response, or a fault
+that the adapter turns into what its side of the wire would see (an exception in process, a
+stalled or closed socket on a server).
 """
 
 from __future__ import annotations
