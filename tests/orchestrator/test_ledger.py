@@ -108,6 +108,34 @@ def test_intent_then_vendor_updates_make_a_history(db_url: str) -> None:
             ("status", "pending"), ("status", "queued"), ("status", "succeeded")]
 
 
+def test_a_stale_answer_never_undoes_a_final_state(db_url: str) -> None:
+    """Two watchers: one read the job while running and writes after the other wrote success."""
+    with Ledger.open(db_url) as ledger:
+        rec = ledger.record_intent(provider="openai")
+        ledger.record_vendor_job(rec.id, vendor_job("running"))
+        ledger.record_vendor_job(rec.id, vendor_job(
+            "succeeded", fine_tuned_model="ft:m:org::x", trained_tokens=10))
+        after, changed = ledger.record_vendor_job(rec.id, vendor_job("running"))
+        assert not changed and after.status == "succeeded" and after.fine_tuned_model
+        assert [h.status for h in ledger.history(rec.id)] == ["pending", "running", "succeeded"]
+
+
+def test_an_open_read_does_not_block_a_writer(db_url: str) -> None:
+    """A slow reader (an export streaming to a pipe) must not stall watchers' writes."""
+    with Ledger.open(db_url) as ledger, Ledger.open(db_url) as other:
+        for _ in range(3):
+            ledger.record_intent(provider="openai")
+        rows = ledger.iter_all()
+        first = next(rows)  # the read transaction stays open
+        done: list[str] = []
+        writer = threading.Thread(target=lambda: done.append(
+            other.record_intent(provider="mistral").id))
+        writer.start()
+        writer.join(timeout=10)
+        assert done, "the write waited for the reader"
+        assert first.provider == "openai" and len(list(rows)) == 2
+
+
 def test_failed_job_keeps_its_error(db_url: str) -> None:
     with Ledger.open(db_url) as ledger:
         rec = ledger.record_intent(provider="openai")

@@ -191,3 +191,44 @@ def test_submissions_through_20_percent_faults_leave_one_job_each(db_url: str, h
             else:
                 assert row.raw_status == "never_created"
         assert len(vendor) >= 16 - failed
+
+
+class FailEvents(httpx2.BaseTransport):
+    """Forwards to the sandbox, but the next `fail` event listings answer 500."""
+
+    def __init__(self, inner: httpx2.BaseTransport) -> None:
+        self.inner = inner
+        self.fail = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.fail and request.url.path.endswith("/events"):
+            self.fail -= 1
+            return httpx2.Response(500, json={"error": {"message": "boom", "type": "server_error",
+                                                         "param": None, "code": None}})
+        return self.inner.handle_request(request)
+
+
+def test_a_status_is_recorded_only_with_its_events(db_url: str, home: Path) -> None:
+    """If the events cannot be read, the status change is not written either: the next pass sees
+    the change again and records both (a watcher lists events only when a status changes)."""
+    from tuneops.errors import VendorServerError
+    from tuneops.providers.retry import RetryPolicy
+
+    t = FailEvents(SandboxTransport(home / "sandbox", speed=1000, faults=""))
+    provider = OpenAIProvider.sandboxed(t, retry=RetryPolicy(attempts=1, sleep=lambda s: None))
+    with Orchestrator(Ledger.open(db_url), provider_factory=lambda name: provider,
+                      sleep=lambda s: None) as o:
+        rec = o.submit(SubmitRequest(file=EXAMPLE, provider="openai", model=MODEL))
+        vendor = o.provider("openai")
+        import time
+
+        while not vendor.get_job(rec.vendor_job_id).is_final:
+            time.sleep(0.02)
+        t.fail = 1
+        with pytest.raises(VendorServerError):
+            o.refresh(rec.id)
+        assert o.ledger.get(rec.id).status != "succeeded"
+        done = o.refresh(rec.id)
+        assert done.status == "succeeded" and done.billed_cost is not None
+        events = [h for h in o.ledger.history(rec.id) if h.kind == "event"]
+        assert len(events) == len(list(vendor.list_events(rec.vendor_job_id)))
