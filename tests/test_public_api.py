@@ -15,7 +15,7 @@ EXPORTS = {
         "MissingCredentialsError", "NotFoundError", "PriceTableError", "ProviderError",
         "RateLimitedError", "TokenizerError", "TuneopsError", "UnknownModelError",
         "UnknownProviderError", "UsageError", "VendorConnectionError", "VendorServerError",
-        "VendorTimeoutError", "VendorUnavailableError",
+        "VendorTimeoutError", "VendorUnavailableError", "error_class_for_status",
     ],
     "tuneops.providers": ["Provider", "provider_class", "provider_names"],
     "tuneops.orchestrator": ["HistoryEntry", "JobRecord", "Ledger", "Orchestrator", "SubmitRequest"],
@@ -54,7 +54,8 @@ def test_error_tree_is_drawn_in_the_docstring() -> None:
 
     for name in errors.__all__:
         assert name in (errors.__doc__ or ""), name
-        assert issubclass(getattr(errors, name), errors.TuneopsError)
+        if name[0].isupper():
+            assert issubclass(getattr(errors, name), errors.TuneopsError)
 
 
 def test_cli_does_not_import_vendor_sdks_or_rich_for_help() -> None:

@@ -29,6 +29,9 @@ The tree::
         └── UnconfirmedCreateError    a create may have taken effect and the vendor could not be
                                       asked whether it did: `tuneops reconcile` settles it
 
+`error_class_for_status(status)` picks the `ProviderError` branch for a vendor's HTTP status: every
+adapter maps errors by status first.
+
 `tuneops.cli` maps each branch to one exit code (see the README's "Exit codes").
 Library callers catch `TuneopsError` for everything, or a branch for what they can handle.
 """
@@ -63,6 +66,7 @@ __all__ = [
     "VendorServerError",
     "VendorTimeoutError",
     "VendorUnavailableError",
+    "error_class_for_status",
 ]
 
 
@@ -199,3 +203,19 @@ class MalformedResponseError(ProviderError):
 class UnconfirmedCreateError(ProviderError):
     """A job creation failed ambiguously and the look-up of our reference failed too: the job may
     exist. Never retried (a retry could create a second job); `tuneops reconcile` adopts it later."""
+
+
+def error_class_for_status(status: int) -> type[ProviderError]:
+    """The branch of the tree for a vendor's HTTP error status: every adapter maps errors by
+    status first, then refines with the vendor's body."""
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitedError
+    if status >= 500:
+        return VendorServerError
+    if 400 <= status < 500:
+        return InvalidRequestError
+    return ProviderError

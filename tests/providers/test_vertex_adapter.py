@@ -27,6 +27,7 @@ from tuneops.errors import (
     VendorConnectionError,
     VendorServerError,
     VendorTimeoutError,
+    error_class_for_status,
 )
 from tuneops.providers.models import JobSpec
 from tuneops.providers.sandbox import SandboxTransport
@@ -34,7 +35,6 @@ from tuneops.providers.vertex import (
     REF_LABEL,
     VertexProvider,
     client_ref_of,
-    error_class_for_status,
     job_from_vertex,
     label_value,
     parse_bucket,

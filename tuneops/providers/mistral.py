@@ -44,10 +44,9 @@ from tuneops.errors import (
     MalformedResponseError,
     NotFoundError,
     ProviderError,
-    RateLimitedError,
     VendorConnectionError,
-    VendorServerError,
     VendorTimeoutError,
+    error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
 from tuneops.providers.credentials import Secret, redact, redact_exception, resolve_key, sent_credentials
@@ -305,23 +304,14 @@ def error_for_status(status: int, body_text: str, headers: Mapping[str, str],
     except orjson.JSONDecodeError:
         body = body_text
     detail = _detail(body)
+    cls = error_class_for_status(status)
     hint = ""
-    cls: type[ProviderError]
-    if status in (401, 403):
-        cls, hint = AuthError, "check MISTRAL_API_KEY (or `tuneops keys set mistral`)"
-    elif status == 404:
-        cls = NotFoundError
-    elif status == 429:
-        cls = RateLimitedError
-    elif status >= 500:
-        cls = VendorServerError
-    elif 400 <= status < 500:
-        cls = InvalidRequestError
-        if "not available" in detail.lower() and "fine-tuning" in detail.lower():
-            hint = ("Mistral does not fine-tune this model through its (deprecated) jobs API; pick a"
-                    " model it accepts, e.g. open-mistral-7b or mistral-small-latest")
-    else:
-        cls = ProviderError
+    if cls is AuthError:
+        hint = "check MISTRAL_API_KEY (or `tuneops keys set mistral`)"
+    elif (cls is InvalidRequestError and "not available" in detail.lower()
+          and "fine-tuning" in detail.lower()):
+        hint = ("Mistral does not fine-tune this model through its (deprecated) jobs API; pick a"
+                " model it accepts, e.g. open-mistral-7b or mistral-small-latest")
     return cls(f"Mistral answered {status}: {detail}", provider="mistral", status_code=status,
                body=body, retry_after=parse_retry_after(dict(headers)), hint=hint)
 

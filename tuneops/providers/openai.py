@@ -23,16 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from tuneops.errors import (
-    AuthError,
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
-    ProviderError,
-    RateLimitedError,
     VendorConnectionError,
     VendorServerError,
     VendorTimeoutError,
     VendorUnavailableError,
+    error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
 from tuneops.providers.credentials import Secret, redact_exception, resolve_key, sent_credentials
@@ -189,19 +187,7 @@ def vendor_errors() -> Iterator[None]:
         redact_exception(exc, sent_credentials(exc))
         status = exc.status_code
         ra = parse_retry_after(dict(exc.response.headers))
-        cls: type[ProviderError]
-        if status in (401, 403):
-            cls = AuthError
-        elif status == 404:
-            cls = NotFoundError
-        elif status == 429:
-            cls = RateLimitedError
-        elif status >= 500:
-            cls = VendorServerError
-        elif 400 <= status < 500:
-            cls = InvalidRequestError
-        else:
-            cls = ProviderError
+        cls = error_class_for_status(status)
         raise cls(f"OpenAI answered {status}: {exc.message}", provider="openai",
                   status_code=status, body=exc.body, retry_after=ra) from exc
     except openai.APITimeoutError as exc:

@@ -36,16 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from tuneops.errors import (
-    AuthError,
     DataValidationError,
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
-    ProviderError,
-    RateLimitedError,
     VendorConnectionError,
     VendorServerError,
     VendorTimeoutError,
+    error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
 from tuneops.providers.credentials import Secret, redact, resolve_key, sent_credentials
@@ -274,19 +272,7 @@ def vendor_errors() -> Iterator[None]:
         status = exc.response.status_code
         # the answer may repeat the key we sent (some vendors do); keep it out of our error
         body, message = redact(_error_body(exc.response), sent_credentials(exc.response))
-        cls: type[ProviderError]
-        if status in (401, 403):
-            cls = AuthError
-        elif status == 404:
-            cls = NotFoundError
-        elif status == 429:
-            cls = RateLimitedError
-        elif status >= 500:
-            cls = VendorServerError
-        elif 400 <= status < 500:
-            cls = InvalidRequestError
-        else:
-            cls = ProviderError
+        cls = error_class_for_status(status)
         raise cls(f"Together answered {status}: {message}", provider="together",
                   status_code=status, body=body,
                   retry_after=parse_retry_after(dict(exc.response.headers))) from exc

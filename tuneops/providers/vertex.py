@@ -31,13 +31,10 @@ from tuneops.errors import (
     InvalidRequestError,
     MalformedResponseError,
     MissingCredentialsError,
-    NotFoundError,
-    ProviderError,
-    RateLimitedError,
     UsageError,
     VendorConnectionError,
-    VendorServerError,
     VendorTimeoutError,
+    error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
 from tuneops.providers.credentials import redact_exception, sent_credentials
@@ -57,7 +54,6 @@ __all__ = [
     "ADAPTER_SIZES",
     "VertexProvider",
     "client_ref_of",
-    "error_class_for_status",
     "job_from_vertex",
     "label_value",
     "parse_bucket",
@@ -239,20 +235,6 @@ def job_from_vertex(raw: dict[str, Any]) -> Job:
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedResponseError(f"Vertex returned a tuning job that cannot be read: {exc!r}",
                                      provider="vertex", body=raw) from exc
-
-
-def error_class_for_status(status: int) -> type[ProviderError]:
-    if status in (401, 403):
-        return AuthError
-    if status == 404:
-        return NotFoundError
-    if status == 429:
-        return RateLimitedError
-    if status >= 500:
-        return VendorServerError
-    if 400 <= status < 500:
-        return InvalidRequestError
-    return ProviderError
 
 
 @contextlib.contextmanager
