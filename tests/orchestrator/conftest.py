@@ -89,10 +89,12 @@ def _drop_database(admin: Engine, name: str) -> None:
     quoted = admin.dialect.identifier_preparer.quote(name)
     with admin.connect() as conn:
         # End whatever the test left connected (a pooled engine it did not dispose of, say).
+        # Only our own role's sessions: an autovacuum worker on the database belongs to the
+        # superuser, and terminating it fails with InsufficientPrivilege (DROP ... FORCE ends it).
         conn.execute(
             sa.text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
+                "WHERE datname = :name AND pid <> pg_backend_pid() AND usename = current_user"
             ),
             {"name": name},
         )
