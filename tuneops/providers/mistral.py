@@ -61,6 +61,7 @@ from tuneops.providers.models import (
     VendorNote,
     reads,
     utc_from_timestamp,
+    vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
 
@@ -169,7 +170,7 @@ def job_from_mistral(raw: dict[str, Any]) -> Job:
         success = raw_status == "SUCCESS"
         return Job(
             provider="mistral",
-            id=str(raw["id"]),
+            id=vendor_id(raw["id"]),
             status=status,
             raw_status=raw_status,
             base_model=raw.get("model"),
@@ -224,7 +225,7 @@ def checkpoint_from_mistral(job_id: str, raw: dict[str, Any]) -> Checkpoint:
 @reads("mistral", "Mistral's answer")
 def file_from_mistral(raw: dict[str, Any]) -> UploadedFile:
     # Mistral files need no processing after upload: no status to wait for.
-    return UploadedFile(provider="mistral", id=str(raw["id"]), bytes=raw.get("bytes"),
+    return UploadedFile(provider="mistral", id=vendor_id(raw["id"]), bytes=raw.get("bytes"),
                         filename=raw.get("filename"), status=None,
                         created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
 

@@ -33,6 +33,7 @@ __all__ = [
     "readable",
     "reads",
     "utc_from_timestamp",
+    "vendor_id",
 ]
 
 P = ParamSpec("P")
@@ -58,6 +59,14 @@ def readable(provider: str, what: str, body: Any = None) -> Iterator[None]:
     except UNREADABLE as exc:
         raise MalformedResponseError(f"{what} cannot be read: {type(exc).__name__}: {exc}"[:500],
                                      provider=provider, body=body) from exc
+
+
+def vendor_id(value: Any) -> str:
+    """An id from a vendor payload: a non-empty string (or a number). Anything else (None, "",
+    a list) is an unreadable answer, not a job called "None"."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise ValueError(f"not an id: {value!r}")
+    return str(value)
 
 
 def reads(provider: str, what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -46,6 +46,7 @@ from tuneops.providers.models import (
     VendorNote,
     reads,
     utc_from_timestamp,
+    vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
 
@@ -127,7 +128,7 @@ def job_from_openai(raw: dict[str, Any]) -> Job:
         metadata = raw.get("metadata") or {}
         return Job(
             provider="openai",
-            id=str(raw["id"]),
+            id=vendor_id(raw["id"]),
             status=status,
             raw_status=str(raw["status"]),
             base_model=raw.get("model"),
@@ -153,7 +154,7 @@ def job_from_openai(raw: dict[str, Any]) -> Job:
 
 @reads("openai", "OpenAI's answer")
 def event_from_openai(job_id: str, raw: dict[str, Any]) -> JobEvent:
-    return JobEvent(provider="openai", job_id=job_id, id=str(raw["id"]),
+    return JobEvent(provider="openai", job_id=job_id, id=vendor_id(raw["id"]),
                     created_at=utc_from_timestamp(raw.get("created_at")),
                     level=str(raw.get("level") or "info"), message=str(raw.get("message") or ""),
                     data=raw.get("data") or {})
@@ -163,14 +164,14 @@ def event_from_openai(job_id: str, raw: dict[str, Any]) -> JobEvent:
 def checkpoint_from_openai(job_id: str, raw: dict[str, Any]) -> Checkpoint:
     metrics = {k: float(v) for k, v in (raw.get("metrics") or {}).items()
                if isinstance(v, int | float)}
-    return Checkpoint(provider="openai", job_id=job_id, id=str(raw["id"]),
+    return Checkpoint(provider="openai", job_id=job_id, id=vendor_id(raw["id"]),
                       step=raw.get("step_number"), model=raw.get("fine_tuned_model_checkpoint"),
                       created_at=utc_from_timestamp(raw.get("created_at")), metrics=metrics)
 
 
 @reads("openai", "OpenAI's answer")
 def file_from_openai(raw: dict[str, Any]) -> UploadedFile:
-    return UploadedFile(provider="openai", id=str(raw["id"]), bytes=raw.get("bytes"),
+    return UploadedFile(provider="openai", id=vendor_id(raw["id"]), bytes=raw.get("bytes"),
                         filename=raw.get("filename"), status=raw.get("status"),
                         created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
 

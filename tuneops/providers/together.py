@@ -58,6 +58,7 @@ from tuneops.providers.models import (
     UploadedFile,
     reads,
     utc_from_timestamp,
+    vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
 
@@ -182,7 +183,7 @@ def job_from_together(raw: dict[str, Any]) -> Job:
         cost = usd_from_nanodollars(raw.get("total_price"))
         return Job(
             provider="together",
-            id=str(raw["id"]),
+            id=vendor_id(raw["id"]),
             status=status,
             raw_status=raw_status,
             base_model=raw.get("model"),
@@ -231,7 +232,7 @@ def checkpoint_from_together(job_id: str, raw: dict[str, Any]) -> Checkpoint:
 @reads("together", "Together's answer")
 def file_from_together(raw: dict[str, Any]) -> UploadedFile:
     # `FileResponse.created_at` is a Unix timestamp (jobs use ISO strings)
-    return UploadedFile(provider="together", id=str(raw["id"]), bytes=raw.get("bytes"),
+    return UploadedFile(provider="together", id=vendor_id(raw["id"]), bytes=raw.get("bytes"),
                         filename=raw.get("filename"), status=raw.get("processing_status"),
                         created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
 

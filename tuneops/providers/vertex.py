@@ -47,6 +47,7 @@ from tuneops.providers.models import (
     UploadedFile,
     VendorNote,
     reads,
+    vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
 
@@ -213,7 +214,7 @@ def job_from_vertex(raw: dict[str, Any]) -> Job:
             error = JobError(kind="vendor", code="EXPIRED", message="the job expired")
         return Job(
             provider="vertex",
-            id=str(raw["name"]),
+            id=vendor_id(raw["name"]),
             status=status,
             raw_status=state,
             base_model=raw.get("base_model"),
