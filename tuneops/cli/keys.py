@@ -15,8 +15,9 @@ __all__ = ["keys"]
 def keys() -> None:
     """Store API keys in the state directory's keys file (mode 0600).
 
-    Keys are looked up in this order: the --api-key flag, the vendor's environment variable
-    (e.g. OPENAI_API_KEY), then this file. Set TUNEOPS_HOME to move the state directory.
+    Keys are looked up in this order: the adapter's api_key= argument (Python), the vendor's
+    environment variable (e.g. OPENAI_API_KEY), then this file. No command takes a key as an
+    option: command lines are visible to other users in `ps`. Set TUNEOPS_HOME to move the state directory.
     """
 
 

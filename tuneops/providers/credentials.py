@@ -133,8 +133,8 @@ def resolve_key(provider: str, env_var: str, flag: str | None = None) -> tuple[S
         return Secret(stored), "keys file"
     raise MissingCredentialsError(
         f"no API key for {provider}",
-        hint=f"pass --api-key, set {env_var}, or run `tuneops keys set {provider}` (it stores the"
-        f" key in {keys_path()} with mode 0600)",
+        hint=f"set {env_var}, or run `tuneops keys set {provider}` (it stores the key in"
+        f" {keys_path()} with mode 0600); in Python, pass api_key=",
     )
 
 
