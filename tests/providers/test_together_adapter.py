@@ -286,13 +286,13 @@ def test_upload_waits_for_processing(tmp_path: Path) -> None:
     policy = RetryPolicy(sleep=lambda s: clock.advance(1.0))
     p = TogetherProvider.sandboxed(transport, retry=policy, poll_interval=1.0)
     rec: list[str] = []
-    original = p._get
+    original = p._get_path
 
     def spy(path: str, **kw: Any) -> Any:
         rec.append(path)
         return original(path, **kw)
 
-    p._get = spy  # type: ignore[method-assign]
+    p._get_path = spy  # type: ignore[method-assign]
     f = p.upload_file(write(tmp_path, chat_rows(12)))
     assert f.status == "COMPLETED" and rec == [f"/files/{f.id}"]
 

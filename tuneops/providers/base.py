@@ -12,8 +12,10 @@ and adopts it; only when the vendor has none does it create again.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -99,6 +101,21 @@ class Provider(ABC):
         `transport`: an httpx2 transport over a `Sandbox` (a `SandboxTransport`, or a wrapper of
         one exposing `.sandbox`). `options` are the adapter's own keyword arguments."""
         raise CapabilityError(f"the sandbox does not emulate {cls.name}", provider=cls.name)
+
+    # -- calling the vendor ------------------------------------------------------------------------
+
+    def _vendor_errors(self) -> AbstractContextManager[None]:
+        """The context manager mapping this vendor's SDK/transport errors into ours."""
+        return contextlib.nullcontext()
+
+    def _get(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """An idempotent vendor call, with our retries and this vendor's error mapping."""
+
+        def once() -> Any:
+            with self._vendor_errors():
+                return fn(*args, **kwargs)
+
+        return self.retry.call(once)
 
     # -- operations ------------------------------------------------------------------------------
 

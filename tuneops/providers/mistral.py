@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -413,14 +414,8 @@ class MistralProvider(Provider):
             raise MalformedResponseError(f"Mistral answered {path} with something not JSON",
                                          provider=self.name, body=response.text[:500]) from exc
 
-    def _get(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """An idempotent call, with our retries and error mapping."""
-
-        def once() -> Any:
-            with vendor_errors():
-                return fn(*args, **kwargs)
-
-        return self.retry.call(once)
+    def _vendor_errors(self) -> AbstractContextManager[None]:
+        return vendor_errors()
 
     # -- files -------------------------------------------------------------------------------
 

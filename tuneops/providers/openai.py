@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -256,14 +257,8 @@ class OpenAIProvider(Provider):
     def close(self) -> None:
         self.client.close()
 
-    def _get(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """An idempotent SDK call, with our retries and error mapping."""
-
-        def once() -> Any:
-            with vendor_errors():
-                return fn(*args, **kwargs)
-
-        return self.retry.call(once)
+    def _vendor_errors(self) -> AbstractContextManager[None]:
+        return vendor_errors()
 
     # -- files -----------------------------------------------------------------------------------
 

@@ -349,7 +349,7 @@ class TogetherProvider(Provider):
         with vendor_errors():
             return self._send(method, path, **kwargs).json()
 
-    def _get(self, path: str, **kwargs: Any) -> Any:
+    def _get_path(self, path: str, **kwargs: Any) -> Any:
         """An idempotent call, with our retries and error mapping."""
         return self.retry.call(self._json, "GET", path, **kwargs)
 
@@ -380,7 +380,7 @@ class TogetherProvider(Provider):
             # 409: a file with these exact bytes is already there; adopt it (the SDK does too).
             if progress is not None:
                 progress(size, size)
-            return self._wait_processed(file_from_together(self._get(f"/files/{existing}")))
+            return self._wait_processed(file_from_together(self._get_path(f"/files/{existing}")))
         url, file_id = slot
         self.retry.call(self._put, url, p)
         if progress is not None:
@@ -417,7 +417,7 @@ class TogetherProvider(Provider):
     def has_file(self, file_id: str) -> bool:
         """Whether the vendor still holds a file (uploads are reused only while it does)."""
         try:
-            self._get(f"/files/{file_id}")
+            self._get_path(f"/files/{file_id}")
         except NotFoundError:
             return False
         return True
@@ -429,7 +429,7 @@ class TogetherProvider(Provider):
                 raise VendorServerError(f"file {uploaded.id} still {uploaded.status} after"
                                         f" {self.processing_limit:.0f} s", provider=self.name)
             self.retry.sleep(self.poll_interval)
-            uploaded = file_from_together(self._get(f"/files/{uploaded.id}"))
+            uploaded = file_from_together(self._get_path(f"/files/{uploaded.id}"))
         report = uploaded.raw.get("validation_report") or {}
         if uploaded.status == "INVALID_FORMAT" or report.get("valid") is False:
             raise DataValidationError(
@@ -513,11 +513,11 @@ class TogetherProvider(Provider):
 
     @reads("together", "Together's answer")
     def get_job(self, job_id: str) -> Job:
-        return job_from_together(self._get(f"/fine-tunes/{job_id}"))
+        return job_from_together(self._get_path(f"/fine-tunes/{job_id}"))
 
     @reads("together", "Together's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
-        raw = self._get("/fine-tunes")
+        raw = self._get_path("/fine-tunes")
         jobs = [job_from_together(item) for item in raw.get("data") or []]
         jobs.sort(key=lambda j: j.created_at.timestamp() if j.created_at else 0.0, reverse=True)
         for job in jobs:
@@ -531,13 +531,13 @@ class TogetherProvider(Provider):
 
     @reads("together", "Together's answer")
     def list_events(self, job_id: str) -> Iterator[JobEvent]:
-        raw = self._get(f"/fine-tunes/{job_id}/events")
+        raw = self._get_path(f"/fine-tunes/{job_id}/events")
         for i, item in enumerate(raw.get("data") or []):
             yield event_from_together(job_id, i, item)
 
     @reads("together", "Together's answer")
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
-        raw = self._get(f"/fine-tunes/{job_id}/checkpoints")
+        raw = self._get_path(f"/fine-tunes/{job_id}/checkpoints")
         for item in raw.get("data") or []:
             yield checkpoint_from_together(job_id, item)
 

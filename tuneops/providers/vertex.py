@@ -22,6 +22,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -406,14 +407,8 @@ class VertexProvider(Provider):
         if self._storage is not None:
             self._storage.close()
 
-    def _get(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """An idempotent SDK call, with our retries and error mapping."""
-
-        def once() -> Any:
-            with vendor_errors():
-                return fn(*args, **kwargs)
-
-        return self.retry.call(once)
+    def _vendor_errors(self) -> AbstractContextManager[None]:
+        return vendor_errors()
 
     # -- files -----------------------------------------------------------------------------------
 
