@@ -1,7 +1,8 @@
 """What the crash tests run in a child process (and kill with SIGKILL):
 
     python -m tests.chaos._child submit VENDOR STEP DB DATA STORE SEED
-        submit one job through the sandbox; SIGKILL itself right after the durable step STEP
+        run `tuneops submit DATA --provider VENDOR --sandbox` (the CLI command) and SIGKILL
+        itself right after the durable step STEP
     python -m tests.chaos._child watch DB STORE SEED KILL_AT WHERE FAULTS
         watch every unfinished job until all are finished; SIGKILL itself inside the KILL_AT-th
         ledger write statement, before it runs (WHERE=before) or after it ran but before its
@@ -26,19 +27,28 @@ def _kill() -> None:
 
 
 def submit(vendor: str, step: str, db: str, data: str, store: str, seed: str) -> None:
-    from tests.chaos._harness import make_provider, model_of
-    from tuneops.orchestrator import Ledger, Orchestrator, SubmitRequest
-    from tuneops.providers.sandbox import Sandbox
+    """`tuneops submit ... --sandbox` itself (the click command, in this process), killed right
+    after the durable step `step`. The CLI's sandbox lives in $TUNEOPS_HOME/sandbox, which the
+    test points at `store`."""
+    from tests.chaos._harness import model_of
+    from tuneops.cli import main
+    from tuneops.orchestrator import submit as pipeline
+    from tuneops.paths import state_dir
 
-    sandbox = Sandbox(store, faults="", speed=CHILD_SPEED, seed=int(seed))
+    if os.path.realpath(state_dir() / "sandbox") != os.path.realpath(store):
+        raise SystemExit(f"TUNEOPS_HOME does not hold the sandbox store {store}")
+    original = pipeline.Orchestrator.submit
 
-    def on_step(name: str) -> None:
-        if name == step:
-            _kill()
+    def submit_and_die(self: Any, req: Any, **kw: Any) -> Any:
+        def on_step(name: str) -> None:
+            if name == step:
+                _kill()
 
-    with Orchestrator(Ledger.open(db), provider_factory=lambda n: make_provider(n, sandbox),
-                      sleep=lambda _s: None) as o:
-        o.submit(SubmitRequest(file=data, provider=vendor, model=model_of(vendor)), on_step=on_step)
+        return original(self, req, **{**kw, "on_step": on_step})
+
+    pipeline.Orchestrator.submit = submit_and_die  # type: ignore[method-assign]
+    main(["submit", data, "--provider", vendor, "--model", model_of(vendor), "--sandbox",
+          "--yes", "--db", db])
     print("finished without being killed")
 
 

@@ -1,4 +1,4 @@
-"""Crash recovery: a submission SIGKILLed after each of its durable steps, for each vendor, and a
+"""Crash recovery: `tuneops submit` SIGKILLed after each of its durable steps, for each vendor, and a
 watcher SIGKILLed in the middle of ledger writes (before a statement runs, or after it ran and
 before its transaction commits) at points drawn from the seed. After `reconcile` and a watch run to
 the end, the same invariants hold as in the chaos run: one vendor job per reference, none lost,
