@@ -86,21 +86,30 @@ def _create_database(admin: Engine) -> str:
 
 
 def _drop_database(admin: Engine, name: str) -> None:
+    """Drop a test database. Our own role's leftover sessions (a pooled engine the test did not
+    dispose of, say) are terminated first. Not `DROP ... WITH (FORCE)`: it also tries to end an
+    autovacuum worker on the database, which belongs to the superuser, and fails with
+    InsufficientPrivilege; a plain DROP cancels autovacuum by itself. A session of ours that
+    connects in between makes the DROP fail with "being accessed by other users": try again."""
+    import time
+
     quoted = admin.dialect.identifier_preparer.quote(name)
-    with admin.connect() as conn:
-        # End whatever the test left connected (a pooled engine it did not dispose of, say).
-        # Only our own role's sessions: an autovacuum worker on the database belongs to the
-        # superuser, and terminating it fails with InsufficientPrivilege (DROP ... FORCE ends it).
-        conn.execute(
-            sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid() AND usename = current_user"
-            ),
-            {"name": name},
-        )
-        # WITH (FORCE) (PostgreSQL 13+) also ends connections opened between the two statements.
-        force = " WITH (FORCE)" if (admin.dialect.server_version_info or (0,)) >= (13,) else ""
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
+    for attempt in range(20):
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                    " AND pid <> pg_backend_pid() AND usename = current_user"
+                ),
+                {"name": name},
+            )
+            try:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}"))
+                return
+            except sa.exc.OperationalError:
+                if attempt == 19:
+                    raise
+        time.sleep(0.25)
 
 
 @pytest.fixture
