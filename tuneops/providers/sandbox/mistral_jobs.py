@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tuneops.providers.sandbox.app import Router, SandboxRequest, SandboxResponse
+from tuneops.providers.sandbox.datasets import cached_check
 from tuneops.providers.sandbox.faults import unit_draw
 from tuneops.providers.sandbox.mistral_common import (
     KIND_FILE,
@@ -54,7 +55,6 @@ TOKENS_PER_STEP = 131072
 # Nominal durations in vendor seconds, divided by the sandbox speed when a job is created.
 VALIDATE_S, QUEUE_S, RUN_BASE_S, RUN_PER_STEP_S, RUN_MAX_S, CANCEL_S = (
     20.0, 40.0, 60.0, 2.0, 7200.0, 10.0)
-MAX_FINDINGS_IN_ERROR = 3
 _CREATE_KEYS = {"model", "training_files", "validation_files", "suffix", "integrations",
                 "auto_start", "invalid_sample_skip_percentage", "job_type", "hyperparameters",
                 "repositories", "classifier_targets"}
@@ -130,32 +130,8 @@ class MistralJobs:
 
     def _dataset(self, file_doc: dict[str, Any], model: str) -> dict[str, Any]:
         """Check a file's contents once per model (cached on the file)."""
-        from tuneops.datasets.engine import ValidationOptions, validate_file
-        from tuneops.datasets.findings import ERROR
-
-        cached = file_doc.get("validations", {}).get(model)
-        if cached is not None:
-            result: dict[str, Any] = cached
-            return result
-        opts = ValidationOptions(provider="mistral", method="sft", model=model, count_tokens=True,
-                                 workers=1)
-        with validate_file(self.store.blob_path(file_doc["id"]), opts) as report:
-            problems = []
-            for f in report.findings():
-                if f.severity == ERROR:
-                    where = f"Line {f.line}" + (f" ({f.path})" if f.path else "") if f.line else "File"
-                    problems.append(f"{where}: {f.message}")
-                    if len(problems) == MAX_FINDINGS_IN_ERROR:
-                        break
-            result = {"errors": report.errors, "problems": problems,
-                      "examples": report.stats.valid_examples, "tokens": report.stats.tokens_total}
-
-        def remember(doc: dict[str, Any]) -> dict[str, Any]:
-            doc.setdefault("validations", {})[model] = result
-            return doc
-
-        self.store.update(KIND_FILE, file_doc["id"], remember)
-        return result
+        return cached_check(self.store, KIND_FILE, file_doc, model, provider="mistral",
+                            method="sft", model=model)
 
     @staticmethod
     def _file_error(check: dict[str, Any], file_id: str) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneops.providers.sandbox import openai_params as params
 from tuneops.providers.sandbox.app import ApiError, Router, SandboxRequest, SandboxResponse
+from tuneops.providers.sandbox.datasets import cached_check
 from tuneops.providers.sandbox.faults import unit_draw
 from tuneops.providers.sandbox.openai_common import (
     KIND_FILE,
@@ -48,7 +49,6 @@ _CREATE_KEYS = {"model", "training_file", "hyperparameters", "suffix", "validati
                 "integrations", "seed", "method", "metadata"}
 # Nominal durations in vendor seconds, divided by the sandbox speed when a job is created.
 VALIDATE_S, QUEUE_S, RUN_BASE_S, RUN_PER_STEP_S, RUN_MAX_S = 20.0, 40.0, 60.0, 1.0, 7200.0
-MAX_FINDINGS_IN_ERROR = 3
 _METADATA_ARG = re.compile(r"^metadata\[(.+)\]$")
 
 
@@ -88,33 +88,8 @@ class OpenAIJobs:
 
     def _dataset(self, file_doc: dict[str, Any], method: str, model: str) -> dict[str, Any]:
         """Check a file's contents once per method and model (cached on the file)."""
-        from tuneops.datasets.engine import ValidationOptions, validate_file
-        from tuneops.datasets.findings import ERROR
-
-        key = f"{method}:{model}"
-        cached = file_doc.get("validations", {}).get(key)
-        if cached is not None:
-            result: dict[str, Any] = cached
-            return result
-        opts = ValidationOptions(provider="openai", method=method, model=model, count_tokens=True,
-                                 workers=1)
-        with validate_file(self.store.blob_path(file_doc["id"]), opts) as report:
-            problems = []
-            for f in report.findings():
-                if f.severity == ERROR:
-                    where = f"Line {f.line}" + (f" ({f.path})" if f.path else "") if f.line else "File"
-                    problems.append(f"{where}: {f.message}")
-                    if len(problems) == MAX_FINDINGS_IN_ERROR:
-                        break
-            result = {"errors": report.errors, "problems": problems,
-                      "examples": report.stats.valid_examples, "tokens": report.stats.tokens_total}
-
-        def remember(doc: dict[str, Any]) -> dict[str, Any]:
-            doc.setdefault("validations", {})[key] = result
-            return doc
-
-        self.store.update(KIND_FILE, file_doc["id"], remember)
-        return result
+        return cached_check(self.store, KIND_FILE, file_doc, f"{method}:{model}",
+                            provider="openai", method=method, model=model)
 
     @staticmethod
     def _file_error(check: dict[str, Any], which: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from tuneops.providers.sandbox.app import (
     SandboxResponse,
     parse_multipart,
 )
+from tuneops.providers.sandbox.datasets import cached_check
 from tuneops.providers.sandbox.together_common import KIND_FILE, KIND_SLOT, invalid, not_found, uuid_id
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ __all__ = ["PURPOSES", "TogetherFiles", "detect_format"]
 PURPOSES = ("fine-tune", "calibration", "eval", "batch-api")  # `FilePurpose`
 FILE_TYPES = ("csv", "jsonl", "parquet")  # `FileType`
 PROCESS_S_PER_MB = 2.0
-MAX_PROBLEMS = 3
 STORAGE = "/_storage"
 
 
@@ -166,31 +166,12 @@ class TogetherFiles:
 
     def check(self, doc: dict[str, Any], method: str) -> dict[str, Any]:
         """Check a file with our Together rule pack for `method`, once (cached on the document)."""
-        from tuneops.datasets.engine import ValidationOptions, validate_file
-        from tuneops.datasets.findings import ERROR
-
-        cached = doc.get("validations", {}).get(method)
-        if cached is not None:
-            result: dict[str, Any] = cached
-            return result
-        opts = ValidationOptions(provider="together", method=method, count_tokens=True, workers=1)
-        with validate_file(self.store.blob_path(doc["id"]), opts) as report:
-            problems = []
-            for f in report.findings():
-                if f.severity == ERROR:
-                    where = f"Line {f.line}" + (f" ({f.path})" if f.path else "") if f.line else "File"
-                    problems.append(f"{where}: {f.message}")
-                    if len(problems) == MAX_PROBLEMS:
-                        break
-            more = report.errors - len(problems)
-            message = "; ".join(problems) + (f" (and {more:,} more problem(s))" if more > 0 else "")
-            result = {"errors": report.errors, "message": message, "lines": report.stats.lines,
-                      "examples": report.stats.valid_examples, "tokens": report.stats.tokens_total}
-        doc.setdefault("validations", {})[method] = result
-        if self.store.get(KIND_FILE, doc["id"]) is not None:
-            self.store.update(KIND_FILE, doc["id"],
-                              lambda d: {**d, "validations": {**d.get("validations", {}), method: result}})
-        return result
+        result = cached_check(self.store, KIND_FILE, doc, method, provider="together",
+                              method=method)
+        more = result["errors"] - len(result["problems"])
+        message = "; ".join(result["problems"]) + (f" (and {more:,} more problem(s))"
+                                                   if more > 0 else "")
+        return {**result, "message": message}
 
     # -- read --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tuneops.providers.sandbox.app import ApiError, Router, SandboxRequest, SandboxResponse
+from tuneops.providers.sandbox.datasets import check_dataset
 from tuneops.providers.sandbox.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 VALIDATE_S, QUEUE_S, RUN_BASE_S, RUN_PER_STEP_S, RUN_MAX_S, CANCELLING_S = 30.0, 60.0, 120.0, 1.0, 7200.0, 5.0
 DEFAULT_EPOCHS = 3  # Vertex picks a value when epochCount is unset; its rule is not published
 BATCH = 8
-MAX_FINDINGS_IN_ERROR = 3
 _STATE = {"validating": "JOB_STATE_PENDING", "queued": "JOB_STATE_QUEUED",
           "running": "JOB_STATE_RUNNING", "paused": "JOB_STATE_PAUSED",
           "succeeded": "JOB_STATE_SUCCEEDED", "failed": "JOB_STATE_FAILED",
@@ -143,26 +143,14 @@ class VertexJobs:
     # -- create ------------------------------------------------------------------------------
 
     def _dataset(self, uri: str, method: str, model: str, what: str) -> dict[str, Any]:
-        from tuneops.datasets.engine import ValidationOptions, validate_file
-        from tuneops.datasets.findings import ERROR
         from tuneops.providers.sandbox.vertex_gcs import object_blob
 
         m = re.fullmatch(r"gs://([^/]+)/(.+)", uri)
         doc = self.api.gcs.object_doc(m.group(1), m.group(2)) if m else None
         if doc is None:
             raise _bad(f"{what} dataset {uri} does not exist or is not readable.")
-        opts = ValidationOptions(provider="vertex", method=method, model=model, count_tokens=True,
-                                 workers=1)
-        with validate_file(self.store.blob_path(object_blob(doc["bucket"], doc["name"])), opts) as report:
-            problems = []
-            for f in report.findings():
-                if f.severity == ERROR:
-                    where = f"line {f.line}" + (f" ({f.path})" if f.path else "") if f.line else "file"
-                    problems.append(f"{where}: {f.message}")
-                    if len(problems) == MAX_FINDINGS_IN_ERROR:
-                        break
-            return {"errors": report.errors, "problems": problems,
-                    "examples": report.stats.valid_examples, "tokens": report.stats.tokens_total}
+        return check_dataset(self.store.blob_path(object_blob(doc["bucket"], doc["name"])),
+                             provider="vertex", method=method, model=model, lowercase=True)
 
     @staticmethod
     def _hyper(given: Any, method: str) -> dict[str, Any]:
