@@ -111,7 +111,7 @@ def _quote(file: str, provider: str, model: str, method: str, epochs: str | None
                    "vendor_quote": theirs, "unavailable_reason": why or None, "estimate": ours})
     else:
         if theirs is not None:
-            click.echo(f"{provider} quotes {quote[0]:,.2f} {quote[1]} for {model}")  # type: ignore[index]
+            click.echo(f"{provider} quotes {theirs['cost']:,.2f} {theirs['currency']} for {model}")
         else:
             click.echo(f"{provider} gave no quote: {why}")
         if ours is not None:

@@ -13,7 +13,7 @@ unpublished per-model default has no faithful conversion); batch size where the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,5 +140,4 @@ def plan_migration(source: JobRecord, *, to: str, model: str, method: str | None
         validation_file=validation, suffix=suffix,
         labels={**(source.labels or {}), **(labels or {})}, max_cost=max_cost,
         parent_id=source.id)
-    return MigrationPlan(source=source, request=replace(request), carried=carried,
-                         dropped=dropped)
+    return MigrationPlan(source=source, request=request, carried=carried, dropped=dropped)

@@ -4,7 +4,11 @@ from typing import Any
 
 import httpx2
 
-from tests.providers.contract.harness import Harness, Rows
+from tests.providers.contract.harness import Harness
+
+# Together takes OpenAI's chat rows, and OpenAI's preference rows (`PREFERENCE_OPENAI` in
+# together/lib/constants.py); a robot's role breaks both vendors' rules alike.
+from tests.providers.contract.harness_openai import bad_rows, dpo_rows
 from tests.providers.sandbox.conftest import chat_rows
 from tuneops.providers.together import TogetherProvider
 
@@ -13,20 +17,6 @@ def make(transport: httpx2.BaseTransport, *, retry: Any = None, page_size: int |
          ) -> TogetherProvider:
     # `page_size` is ignored: Together's job list has no paging (one call returns every job).
     return TogetherProvider.sandboxed(transport, retry=retry, poll_interval=0.0)
-
-
-def bad_rows() -> Rows:
-    rows = chat_rows(12)
-    rows[4] = {"messages": [{"role": "robot", "content": "x"}]}
-    return rows
-
-
-def dpo_rows(n: int) -> Rows:
-    # Together's preference format (`PREFERENCE_OPENAI` in together/lib/constants.py)
-    return [{"input": {"messages": [{"role": "user", "content": f"Say {i} politely."}]},
-             "preferred_output": [{"role": "assistant", "content": f"Certainly: {i}."}],
-             "non_preferred_output": [{"role": "assistant", "content": f"{i}. Go away."}]}
-            for i in range(n)]
 
 
 HARNESS = Harness(
