@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from tuneops.orchestrator.records import JobRecord
+from tuneops.orchestrator.records import JOB_TIMES, JobRecord
 from tuneops.paths import state_dir
 
 __all__ = ["JOB_COLUMNS", "LATEST_MIGRATION", "default_url", "list_jobs", "sqlite_path"]
@@ -33,7 +33,6 @@ JOB_COLUMNS = (
     "created_at", "updated_at", "submitted_at", "finished_at", "parent_id", "validation_path",
 )
 _JSON = frozenset({"hyperparameters_requested", "hyperparameters_resolved", "labels"})
-_TIMES = frozenset({"created_at", "updated_at", "submitted_at", "finished_at"})
 _FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -68,11 +67,10 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
     for key in _JSON:
         if data[key] is not None:
             data[key] = orjson.loads(data[key])
-    for key in _TIMES:
+    for key in JOB_TIMES:  # SQLAlchemy's text form in SQLite; from_mapping makes them UTC
         if data[key] is not None:
-            data[key] = datetime.fromisoformat(data[key]).replace(tzinfo=UTC)
-    data["sandbox"] = bool(data["sandbox"])
-    return JobRecord(**data)
+            data[key] = datetime.fromisoformat(data[key])
+    return JobRecord.from_mapping(data)
 
 
 def _sqlite_list(path: Path, provider: str | None, status: str | None, since: datetime | None,

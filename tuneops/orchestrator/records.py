@@ -11,7 +11,9 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["HistoryEntry", "JobRecord", "utc"]
+__all__ = ["JOB_TIMES", "HistoryEntry", "JobRecord", "utc"]
+
+JOB_TIMES = ("created_at", "updated_at", "submitted_at", "finished_at")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -78,8 +80,13 @@ class JobRecord(_Record):
 
     @classmethod
     def from_row(cls, row: Any) -> JobRecord:
-        data = dict(row._mapping)
-        for key in ("created_at", "updated_at", "submitted_at", "finished_at"):
+        """From a SQLAlchemy row."""
+        return cls.from_mapping(dict(row._mapping))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> JobRecord:
+        """From column values as the database driver gives them (naive UTC times, 0/1 flags)."""
+        for key in JOB_TIMES:
             data[key] = utc(data[key])
         data["sandbox"] = bool(data["sandbox"])
         return cls(**data)
