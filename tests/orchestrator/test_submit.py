@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.orchestrator._data import EXAMPLE, MODEL
-from tests.providers.test_openai_sandbox import LoseFirstCreate
+from tests.providers.contract.harness import LoseFirstCreate
+from tests.providers.contract.harness_openai import HARNESS as OPENAI
 from tuneops.cli import cli
 from tuneops.datasets.estimate import estimate_file
 from tuneops.errors import BudgetExceededError, DataValidationError
@@ -93,7 +94,8 @@ def test_a_lost_create_answer_still_makes_one_job(db_url: str, home: Path) -> No
     transports: list[LoseFirstCreate] = []
 
     def factory(name: str) -> OpenAIProvider:
-        t = LoseFirstCreate(SandboxTransport(home / "sandbox", speed=1000, faults=""))
+        t = LoseFirstCreate(SandboxTransport(home / "sandbox", speed=1000, faults=""),
+                            OPENAI.is_create)
         transports.append(t)
         return OpenAIProvider(api_key="sk-sandbox", base_url="http://sandbox.tuneops/openai/v1",
                               http_client=httpx2.Client(transport=t))

@@ -56,3 +56,21 @@ def retry(slept: list[float] | None = None, attempts: int = 8) -> RetryPolicy:
 
     return RetryPolicy(sleep=(slept if slept is not None else []).append, rng=random.Random(0),
                        attempts=attempts)
+
+
+class LoseFirstCreate(httpx2.BaseTransport):
+    """Forwards to the sandbox; the first job creation takes effect but its answer is lost."""
+
+    def __init__(self, inner: Any, is_create: Callable[[httpx2.Request], bool]) -> None:
+        self.inner = inner
+        self.sandbox = inner.sandbox
+        self.is_create = is_create
+        self.lost = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = self.inner.handle_request(request)
+        if not self.lost and self.is_create(request):
+            self.lost += 1
+            response.read()
+            raise httpx2.ReadTimeout("the answer never arrived", request=request)
+        return response

@@ -8,10 +8,9 @@ import json
 import time
 from pathlib import Path
 
-import httpx2
 import pytest
 
-from tests.providers.contract.harness import VENDORS, Harness, Rows, load, retry
+from tests.providers.contract.harness import VENDORS, Harness, LoseFirstCreate, Rows, load, retry
 from tuneops.errors import (
     RateLimitedError,
     VendorConnectionError,
@@ -154,24 +153,6 @@ def test_everything_succeeds_through_faults_by_retrying(h: Harness, tmp_path: Pa
     assert wait(noisy, job.id).status == "succeeded"
     assert slept, "no fault was injected: the test did not exercise retries"
     assert [j.id for j in clean.list_jobs() if j.client_ref == "noisy-1"] == [job.id]
-
-
-class LoseFirstCreate(httpx2.BaseTransport):
-    """Forwards to the sandbox; the first job creation takes effect but its answer is lost."""
-
-    def __init__(self, inner: SandboxTransport, is_create: object) -> None:
-        self.inner = inner
-        self.sandbox = inner.sandbox
-        self.is_create = is_create
-        self.lost = 0
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = self.inner.handle_request(request)
-        if not self.lost and self.is_create(request):  # type: ignore[operator]
-            self.lost += 1
-            response.read()
-            raise httpx2.ReadTimeout("the answer never arrived", request=request)
-        return response
 
 
 def test_a_lost_create_response_leaves_exactly_one_job(h: Harness, tmp_path: Path) -> None:
