@@ -11,7 +11,6 @@ current directory (the project), `config.toml` in the state directory, the built
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from tuneops.errors import UsageError
 from tuneops.paths import state_dir
+from tuneops.redaction import url_without_password
 
 __all__ = ["SETTINGS", "Setting", "effective", "resolve"]
 
@@ -89,4 +89,4 @@ def effective() -> list[Setting]:
 
 def hide_password(url: str) -> str:
     """A database URL fit to print: the password (``scheme://user:PASSWORD@host``) masked."""
-    return re.sub(r"^([\w+.-]+://[^:/@]*):[^/]*@", r"\1:***@", url)
+    return url_without_password(url) or url

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuneops.redaction import redact
+
 __all__ = [
     "AuthError",
     "BudgetExceededError",
@@ -74,6 +76,8 @@ class TuneopsError(Exception):
     """Base class. `str(err)` says what went wrong; `hint` (may be empty) says what to do."""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
+        # every secret tuneops holds is taken out here, so an error can be shown and stored as is
+        message, hint = redact(message), redact(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -139,8 +143,9 @@ class ProviderError(TuneopsError):
     """A vendor call failed.
 
     `status_code` is the HTTP status when there was a response, `body` the vendor's error body (a
-    dict or text; never contains our credentials), `retry_after` the seconds the vendor asked us
-    to wait (None when it did not say). Always raised `from` the SDK or transport error.
+    dict or text; every secret tuneops holds is redacted from it, as from the message),
+    `retry_after` the seconds the vendor asked us to wait (None when it did not say). Always
+    raised `from` the SDK or transport error.
     """
 
     def __init__(
@@ -156,7 +161,7 @@ class ProviderError(TuneopsError):
         super().__init__(message, hint=hint)
         self.provider = provider
         self.status_code = status_code
-        self.body = body
+        self.body = redact(body)
         self.retry_after = retry_after
 
 

@@ -73,6 +73,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     5 vendor error (refused, failed or unreachable), 6 missing or rejected credentials,
     70 internal error, 130 interrupted, 141 output pipe closed.
     """
+    from tuneops.redaction import install_log_redaction
+
+    install_log_redaction()  # no key reaches a log line, whichever library logs it
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 

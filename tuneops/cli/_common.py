@@ -23,6 +23,7 @@ from tuneops.errors import (
     TuneopsError,
     UsageError,
 )
+from tuneops.redaction import redact_exception
 
 __all__ = [
     "EXIT_AUTH",
@@ -129,6 +130,7 @@ def command(f: F) -> F:
             return f(*args, **kwargs)
         except TuneopsError as err:
             if debug:
+                redact_exception(err)  # the traceback prints the whole chain
                 raise
             code = exit_code_for(err)
             _report_error(err.message, err.hint, as_json, code)
@@ -144,6 +146,7 @@ def command(f: F) -> F:
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as err:
+            redact_exception(err)
             if debug:
                 raise
             _report_error(

@@ -31,6 +31,7 @@ from tuneops.orchestrator.ledger import JobRecord, Ledger, new_job_id
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
 from tuneops.providers.models import Job, JobSpec
+from tuneops.redaction import url_without_password
 
 if TYPE_CHECKING:
     from tuneops.datasets.convert import ConversionReport
@@ -132,7 +133,8 @@ class Orchestrator:
 
     @staticmethod
     def _account(p: Provider) -> str:
-        return str(getattr(p, "base_url", "") or p.name)
+        # stored in the ledger and shown by list/show/export: never with a password in it
+        return url_without_password(str(getattr(p, "base_url", "") or p.name)) or p.name
 
     # -- submit ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import stat
 import tempfile
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tuneops import redaction as _redaction
 from tuneops.errors import MissingCredentialsError, UsageError
 from tuneops.paths import state_dir
 
@@ -33,11 +35,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-REDACTED = "[redacted]"
+REDACTED = _redaction.REDACTED
 # Request headers that carry a credential (Authorization's token, vendors' API-key headers).
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key",
                        "x-goog-api-key")
-_MIN_SECRET = 8  # shorter values are not worth redacting (and would mangle ordinary words)
+_MIN_SECRET = _redaction.MIN_SECRET
 
 
 class Secret:
@@ -47,6 +49,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        _redaction.remember(value)  # from now on, redacted from every error, body and log record
 
     def reveal(self) -> str:
         return self._value
@@ -70,6 +73,7 @@ def keys_path() -> Path:
 def _read() -> dict[str, str]:
     path = keys_path()
     try:
+        mode = path.stat().st_mode
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
@@ -78,6 +82,11 @@ def _read() -> dict[str, str]:
                          hint="fix or delete it, then `tuneops keys set PROVIDER` again") from None
     if not isinstance(data, dict):
         raise UsageError(f"the keys file {path} is not a JSON object", hint="delete it and set keys again")
+    if mode & 0o077:
+        # as ssh does for its keys, though we only warn: the keys are used all the same
+        logging.getLogger("tuneops").warning(
+            "the keys file %s can be read or written by others (mode %04o); run `chmod 600 %s`"
+            " (`tuneops keys set` also repairs it)", path, stat.S_IMODE(mode), path)
     return {str(k): str(v) for k, v in data.items()}
 
 
@@ -176,32 +185,13 @@ def sent_credentials(source: Any) -> list[str]:
     return found
 
 
-def redact(value: T, secrets: Sequence[str]) -> T:
-    """`value` (text, bytes, or JSON-like containers of them) with every secret replaced."""
-    if not secrets:
-        return value
-    out: Any = value
-    if isinstance(value, str):
-        for secret in secrets:
-            out = out.replace(secret, REDACTED)
-    elif isinstance(value, bytes):
-        for secret in secrets:
-            out = out.replace(secret.encode(), REDACTED.encode())
-    elif isinstance(value, dict):
-        out = {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
-    elif isinstance(value, list | tuple):
-        out = type(value)(redact(v, secrets) for v in value)
-    return out  # type: ignore[no-any-return]
+def redact(value: T, secrets: Sequence[str] = ()) -> T:
+    """`value` with every secret tuneops holds, and each of `secrets`, replaced (see
+    `tuneops.redaction`)."""
+    return _redaction.redact(value, secrets)
 
 
-def redact_exception(exc: BaseException, secrets: Sequence[str]) -> None:
-    """Take `secrets` out of an SDK exception's message, args and body, in place: we chain from
-    it, and a traceback prints it."""
-    if not secrets:
-        return
-    exc.args = redact(exc.args, secrets)
-    for attr in ("message", "body", "details", "text", "_errors", "_details"):
-        if attr not in getattr(exc, "__dict__", {}):
-            continue
-        with contextlib.suppress(AttributeError, TypeError):
-            object.__setattr__(exc, attr, redact(getattr(exc, attr), secrets))
+def redact_exception(exc: BaseException, secrets: Sequence[str] = ()) -> None:
+    """Take every secret tuneops holds, and each of `secrets`, out of `exc` and its chain, in
+    place: we chain from SDK exceptions, and a traceback prints them."""
+    _redaction.redact_exception(exc, secrets)

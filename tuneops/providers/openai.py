@@ -50,6 +50,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
+from tuneops.redaction import url_without_password
 
 __all__ = [
     "NO_NEW_JOBS_FROM",
@@ -234,6 +235,7 @@ class OpenAIProvider(Provider):
         key, self.key_source = resolve_key(self.name, self.key_env, api_key)
         self._key: Secret = key
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self._shown_url = url_without_password(self.base_url)  # and its password is now a secret
         self.part_size = part_size
         self.files_api_limit = files_api_limit
         self.upload_workers = upload_workers
@@ -252,7 +254,7 @@ class OpenAIProvider(Provider):
                    http_client=httpx2.Client(transport=transport), **options)
 
     def __repr__(self) -> str:
-        return f"OpenAIProvider(base_url={self.base_url!r}, key from {self.key_source})"
+        return f"OpenAIProvider(base_url={self._shown_url!r}, key from {self.key_source})"
 
     def close(self) -> None:
         self.client.close()
