@@ -7,6 +7,8 @@ The tree::
     │   ├── UnknownProviderError      no rule pack / provider by that name ("did you mean ...")
     │   ├── UnknownModelError         a model with no price or limits on record
     │   ├── PriceTableError           a user price table that cannot be read or is malformed
+    │   ├── MissingExtraError         a vendor's (or PostgreSQL's) extra is not installed; the
+    │   │                             hint is the pip command
     │   └── BudgetExceededError       the estimate is over --max-cost, or the user declined
     ├── DatasetError                  something about a dataset file
     │   ├── DatasetIOError            missing, unreadable, not a regular file, output not writable
@@ -54,6 +56,7 @@ __all__ = [
     "LossyConversionError",
     "MalformedResponseError",
     "MissingCredentialsError",
+    "MissingExtraError",
     "NotFoundError",
     "PriceTableError",
     "ProviderError",
@@ -100,6 +103,16 @@ class UnknownModelError(UsageError):
 
 class PriceTableError(UsageError):
     """A user-supplied price table is unreadable or malformed."""
+
+
+class MissingExtraError(UsageError):
+    """A vendor's SDK (or the PostgreSQL driver) is an optional extra that is not installed.
+    `extra` names it; `hint` is the pip command that installs it."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the tuneops[{extra}] extra, which is not installed",
+                         hint=f"pip install 'tuneops[{extra}]'")
+        self.extra = extra
 
 
 class BudgetExceededError(UsageError):

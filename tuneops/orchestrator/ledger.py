@@ -11,6 +11,7 @@ vendor event is recorded once (a unique key), however many watchers see it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tuneops.errors import UsageError
+from tuneops.errors import MissingExtraError, UsageError
 from tuneops.orchestrator.readpath import default_url
 from tuneops.orchestrator.records import HistoryEntry, JobRecord, utc
 from tuneops.orchestrator.schema import history, jobs, migrate, uploads
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from tuneops.providers.models import Job, JobEvent
 
 __all__ = ["HistoryEntry", "JobRecord", "Ledger", "default_url", "new_job_id"]
+
+log = logging.getLogger(__name__)
 
 # Crockford-style alphabet without look-alikes (no 0/o, 1/l/i): ids people can read out and type.
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -67,6 +70,16 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def answer_mismatch(recorded: str | None, answered: str) -> str | None:
+    """Why an answer about vendor job `answered` must not be applied to a row that follows vendor
+    job `recorded` (None: it may be). A row without a vendor job yet (an intent, or one marked
+    never_created by reconcile) adopts the answer's job."""
+    if recorded is None or recorded == answered:
+        return None
+    return (f"an answer about vendor job {answered} was not applied: this job follows vendor job"
+            f" {recorded}")
+
+
 def _finished(row: dict[str, Any]) -> bool:
     if row["status"] == "succeeded":
         return row["fine_tuned_model"] is not None
@@ -84,6 +97,12 @@ class Ledger:
         url = url or default_url()
         try:
             engine = create_engine(url, future=True, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            if url.startswith("postgresql"):
+                raise MissingExtraError("a PostgreSQL ledger", "postgres") from None
+            raise UsageError(f"cannot use the database URL: the driver {exc.name!r} is not"
+                             " installed", hint="install it, or use sqlite:///path/ledger.db"
+                             ) from None
         except Exception as exc:
             raise UsageError(f"cannot use the database URL: {exc.__class__.__name__}",
                              hint="give an SQLAlchemy URL such as sqlite:///path/ledger.db or"
@@ -158,6 +177,12 @@ class Ledger:
             if current is None:
                 raise UsageError(f"no job {job_id} in the ledger")
             before = dict(current._mapping)
+            mismatch = answer_mismatch(before["vendor_job_id"], job.id)
+            if mismatch is not None:
+                # An answer about another vendor job (an old one, a vendor's mix-up): applying it
+                # would overwrite this row's vendor job, and could undo a final state.
+                log.warning("%s: %s", job_id, mismatch)
+                return JobRecord.from_row(current), False
             if before["vendor_job_id"] == job.id and _finished(before) and not job.is_final:
                 # A stale answer: another watcher read the job earlier and wrote later. A
                 # vendor job never leaves a final state, so writing it would undo the final
@@ -176,10 +201,17 @@ class Ledger:
         return self.get(job_id), bool(changed)
 
     def add_events(self, job_id: str, events: Iterable[JobEvent]) -> int:
-        """Record vendor events not seen before; returns how many were new."""
+        """Record vendor events not seen before; returns how many were new. Events of another
+        vendor job than the one the row follows (a stale or mixed-up answer) are not recorded."""
         added = 0
+        foreign: dict[str, int] = {}  # vendor job id -> events not recorded
         with self.engine.begin() as conn:
+            recorded = conn.execute(select(jobs.c.vendor_job_id)
+                                    .where(jobs.c.id == job_id)).scalar()
             for ev in events:
+                if answer_mismatch(recorded, ev.job_id) is not None:
+                    foreign[ev.job_id] = foreign.get(ev.job_id, 0) + 1
+                    continue
                 values = {"job_id": job_id, "at": ev.created_at or _now(), "kind": "event",
                           "vendor_event_id": ev.id, "message": ev.message,
                           "data": ev.data or None}
@@ -199,6 +231,9 @@ class Ledger:
                     added += len(conn.execute(stmt.returning(history.c.seq)).all())
                 except IntegrityError:  # pragma: no cover
                     continue
+        for other, count in foreign.items():
+            log.warning("%s: %d event(s) of vendor job %s not recorded: this job follows vendor"
+                        " job %s", job_id, count, other, recorded)
         return added
 
     def note(self, job_id: str, message: str, data: dict[str, Any] | None = None) -> None:

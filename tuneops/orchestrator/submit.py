@@ -18,6 +18,7 @@ A process killed after the intent leaves a ledger row whose reference finds the 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneops.datasets.estimate import Estimate
 from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundError
-from tuneops.orchestrator.ledger import JobRecord, Ledger, new_job_id
+from tuneops.orchestrator.ledger import JobRecord, Ledger, answer_mismatch, new_job_id
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
 from tuneops.providers.models import Job, JobSpec
@@ -134,7 +135,7 @@ class Orchestrator:
     @staticmethod
     def _account(p: Provider) -> str:
         # stored in the ledger and shown by list/show/export: never with a password in it
-        return url_without_password(str(getattr(p, "base_url", "") or p.name)) or p.name
+        return url_without_password(p.base_url or p.name) or p.name
 
     # -- submit ----------------------------------------------------------------------------------
 
@@ -365,6 +366,12 @@ class Orchestrator:
         """Record what the vendor says about a job: its state, its events (all of them, or only
         when the status changed), and on success the billed cost. Returns the updated record and
         whether the status changed."""
+        why = answer_mismatch(record.vendor_job_id, job.id)
+        if why is not None:
+            # an answer about another vendor job (stale, or a vendor's mix-up): nothing of it is
+            # written, neither events nor cost nor state (the ledger refuses it too)
+            logging.getLogger("tuneops").warning("%s: %s", record.id, why)
+            return record, False
         provider = self.provider(record.provider)
         status_changed = job.status != record.status
         events = None

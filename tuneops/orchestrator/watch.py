@@ -10,6 +10,7 @@ stalled. Everything lives in the ledger, so a restarted watcher simply carries o
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tuneops.errors import ProviderError
-from tuneops.orchestrator.ledger import JobRecord
+from tuneops.orchestrator.ledger import JobRecord, answer_mismatch
 from tuneops.orchestrator.submit import Orchestrator
 from tuneops.providers.models import Job
 
 __all__ = ["PassResult", "is_finished", "watch", "watch_pass"]
+
+log = logging.getLogger(__name__)
 
 
 def is_finished(record: JobRecord) -> bool:
@@ -36,6 +39,9 @@ class PassResult:
     unfinished: list[JobRecord] = field(default_factory=list)
     stalled: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # provider -> message (retried next pass)
+    # our id -> why the vendor's answer was not applied: it is about another vendor job than the
+    # one the ledger row follows (never written; the job is asked about again next pass)
+    mismatched: dict[str, str] = field(default_factory=dict)
     retry_after: float | None = None
 
 
@@ -58,6 +64,13 @@ def _provider_pass(orch: Orchestrator, name: str, records: list[JobRecord],
                 break  # newest first: stop paging once every job we follow is found
     for vendor_id, rec in wanted.items():
         job = seen.get(vendor_id) or adapter.get_job(vendor_id)
+        mismatch = answer_mismatch(vendor_id, job.id)
+        if mismatch is not None:
+            # Checked before `apply`, which would also fetch (and could record) the other job's
+            # events; the ledger refuses such an answer too.
+            log.warning("%s (%s): %s", rec.id, name, mismatch)
+            result.mismatched[rec.id] = mismatch
+            continue
         if _unchanged(rec, job):
             continue  # a quiet job costs no database write
         if orch.apply(rec, job, all_events=False)[1]:

@@ -49,12 +49,31 @@ class Provider(ABC):
     supports_checkpoints: ClassVar[bool] = False
     supports_server_estimate: ClassVar[bool] = False
     key_env: ClassVar[str] = ""
+    # the environment variable that points this adapter (and, where it reads one, the vendor's
+    # own SDK) at another endpoint: a compatible service, a proxy, `tuneops sandbox serve`
+    base_url_env: ClassVar[str] = ""
     uses_api_key: ClassVar[bool] = True  # False: the vendor's own credential chain (e.g. ADC)
     notes: ClassVar[tuple[VendorNote, ...]] = ()
+
+    # where this adapter sends its requests (recorded with each job); set by every adapter
+    base_url: str = ""
 
     def __init__(self, *, retry: RetryPolicy | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+
+    @classmethod
+    def configured_url(cls, given: str | None, default: str) -> str:
+        """The endpoint to use: `given`, else `base_url_env`, else the vendor's `default`, without
+        a trailing slash. A password in it becomes a secret, redacted from everything shown."""
+        import os
+
+        from tuneops.redaction import url_without_password
+
+        url = (given or (os.environ.get(cls.base_url_env) if cls.base_url_env else None)
+               or default).rstrip("/")
+        url_without_password(url)
+        return url
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -80,6 +99,7 @@ class Provider(ABC):
             "checkpoints": cls.supports_checkpoints,
             "server_estimate": cls.supports_server_estimate,
             "credentials_env": cls.key_env,
+            "base_url_env": cls.base_url_env,
             "notes": [n.model_dump() for n in cls.notes],
         }
 

@@ -17,7 +17,11 @@ Vendor quirks this module handles:
   before any training is paid for. `create_job_safely` starts the job it created or adopted.
 - The price quote for `server_estimate` comes from ``POST /v1/fine_tuning/jobs?dry_run=true``
   (spec: "the job is not spawned", the answer is `LegacyJobMetadataOut`), so quoting leaves no
-  stray job behind.
+  stray job behind. Its `cost` may be null (no quote; `details` says why) or sit in `metadata`
+  (`JobMetadataOut`, the job-shaped branch of the same response schema). The schema lets a
+  creation be answered in the quote shape too: that names no job, and is a malformed answer.
+- File objects may carry ``bytes: null`` (the spec's own examples do), which the SDK's models
+  refuse: such answers are read from their JSON, and an unknown size is not a missing file.
 - A failed validation (``FAILED_VALIDATION``) has no error field on the job; the reason, when
   Mistral gives one, is in the detailed job's status events.
 - Request validation errors are 422 ``{"detail": [...]}``; service refusals are 422 with a plain
@@ -30,6 +34,7 @@ API reference: https://docs.mistral.ai/api/ (endpoints ``files`` and ``deprecate
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -231,6 +236,56 @@ def file_from_mistral(raw: dict[str, Any]) -> UploadedFile:
                         created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
 
 
+def _is_quote(answer: Any) -> bool:
+    """Whether an answer to ``POST /v1/fine_tuning/jobs`` is the dry-run shape
+    (`LegacyJobMetadataOut`: ``object: job.metadata``, a required `details`, no job id or status),
+    which the spec allows for that endpoint whatever `dry_run` says."""
+    return (isinstance(answer, dict) and "status" not in answer and "id" not in answer
+            and (answer.get("object") == "job.metadata" or "details" in answer))
+
+
+def _quote_from_mistral(answer: Any) -> tuple[float, str]:
+    """The price in a dry-run answer: `LegacyJobMetadataOut` carries `cost` and `cost_currency`
+    at the top (both nullable); a job-shaped answer carries them in `metadata` (`JobMetadataOut`,
+    nullable too). A null price is no quote: the error says why (`details`, when Mistral gives
+    it). A price without a currency is no quote either (its amount cannot be recorded as a
+    price)."""
+    if not isinstance(answer, dict):
+        raise MalformedResponseError("Mistral's dry run answer is not an object",
+                                     provider="mistral", body=answer)
+    metadata = answer.get("metadata")
+    meta: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+    if answer.get("cost") is not None:
+        cost, currency = answer["cost"], answer.get("cost_currency") or meta.get("cost_currency")
+    else:
+        cost, currency = meta.get("cost"), meta.get("cost_currency") or answer.get("cost_currency")
+    if cost is None:
+        details = answer.get("details")
+        reason = details.strip() if isinstance(details, str) and details.strip() else (
+            "Mistral gave no reason")
+        raise ProviderError(f"Mistral's dry run gave no price ({reason})"[:500],
+                            provider="mistral", body=answer)
+    if (not isinstance(cost, int | float) or isinstance(cost, bool) or not math.isfinite(cost)
+            or cost < 0):
+        raise MalformedResponseError(f"Mistral's dry run gave a price that is not an amount:"
+                                     f" {cost!r}"[:500], provider="mistral", body=answer)
+    if not isinstance(currency, str) or not currency.strip():
+        raise ProviderError(f"Mistral's dry run priced the job at {float(cost):g} but named no"
+                            " currency", provider="mistral", body=answer)
+    return float(cost), currency.strip()
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    """`text` parsed as a JSON object, else None."""
+    if not isinstance(text, str | bytes) or not text:
+        return None
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def create_payload(spec: JobSpec) -> tuple[dict[str, Any], list[str]]:
     """The JobIn body for `spec` (created with auto_start=false) and warnings about options
     Mistral has no place for. Raises InvalidRequestError for what cannot be sent at all."""
@@ -352,6 +407,9 @@ class MistralProvider(Provider):
     supports_checkpoints = True
     supports_server_estimate = True  # dry_run quotes without creating a job
     key_env = "MISTRAL_API_KEY"
+    # the server root, as the SDK's server_url (its paths start with /v1); mistralai itself reads
+    # no such variable: pass Mistral(server_url=...) to the SDK
+    base_url_env = "MISTRAL_BASE_URL"
     notes = (VendorNote(date=DEPRECATION_NOTED, text=(
         "Mistral's fine-tuning jobs API is deprecated (its OpenAPI spec tags /v1/fine_tuning/jobs"
         " 'deprecated.fine-tuning') and mistralai >= 2.5.2 no longer ships it; tuneops calls the"
@@ -375,7 +433,7 @@ class MistralProvider(Provider):
         super().__init__(retry=retry, timeout=timeout)
         key, self.key_source = resolve_key(self.name, self.key_env, api_key)
         self._key: Secret = key
-        self.server_url = (server_url or DEFAULT_SERVER_URL).rstrip("/")
+        self.server_url = self.base_url = self.configured_url(server_url, DEFAULT_SERVER_URL)
         self.page_size = page_size
         self.start_wait = start_wait
         self.poll = poll
@@ -423,27 +481,53 @@ class MistralProvider(Provider):
                     ) -> UploadedFile:
         p = Path(path)
         size = p.stat().st_size
-        with p.open("rb") as f, vendor_errors():
+        with p.open("rb") as f:
             # not retried: a second POST would create a second file
-            obj = self.client.files.upload(file={"file_name": p.name, "content": f},
-                                           purpose="fine-tune")
+            raw = self._file_answer(self.client.files.upload,
+                                    file={"file_name": p.name, "content": f}, purpose="fine-tune")
         if progress is not None:
             progress(size, size)
-        return file_from_mistral(obj.model_dump(by_alias=True))
+        return file_from_mistral(raw)
+
+    def _file_answer(self, call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        """A Files API answer as a dict, with our error mapping. The SDK's models require an
+        integer `bytes`, but Mistral sends ``bytes: null`` (the spec's own upload, list and
+        retrieve examples do): a successful answer the SDK refuses is read from its JSON."""
+        from mistralai.client import errors as sdk_errors
+
+        with vendor_errors():
+            try:
+                return dict(call(**kwargs).model_dump(by_alias=True))
+            except sdk_errors.ResponseValidationError as exc:
+                raw = _json_object(exc.body) if 200 <= exc.status_code < 300 else None
+                if raw is None:
+                    raise
+                return raw
 
     def has_file(self, file_id: str) -> bool:
-        """Whether the vendor still holds a file (uploads are reused only while it does)."""
+        """Whether the vendor still holds a file (uploads are reused only while it does). Its
+        size is not compared: Mistral may report it as null (unknown), which is no sign of a
+        missing file; only a 404 or an answer saying ``deleted: true`` is."""
         try:
-            self._get(self.client.files.retrieve, file_id=file_id)
+            raw = self._get(self._file_answer, self.client.files.retrieve, file_id=file_id)
         except NotFoundError:
             return False
-        return True
+        return file_from_mistral(raw).raw.get("deleted") is not True  # read: an id, at least
 
     # -- jobs --------------------------------------------------------------------------------
 
     def _create_job_once(self, spec: JobSpec) -> Job:
         body, warnings = create_payload(spec)
-        job = job_from_mistral(self._request("POST", JOBS_PATH, json=body))
+        answer = self._request("POST", JOBS_PATH, json=body)
+        if _is_quote(answer):
+            # The spec allows this shape here, but it names no job: nothing can be followed.
+            raise MalformedResponseError(
+                "Mistral answered the job creation with a price quote (the dry-run"
+                " LegacyJobMetadataOut shape), not a job: it names no job id",
+                provider=self.name, body=answer,
+                hint=f"nothing was recorded as created; `tuneops reconcile` adopts the job if"
+                     f" Mistral created one (its suffix carries {spec.client_ref})")
+        job = job_from_mistral(answer)
         return job.model_copy(update={"warnings": [*job.warnings, *warnings]}) if warnings else job
 
     def create_job_safely(self, spec: JobSpec) -> Job:
@@ -477,11 +561,7 @@ class MistralProvider(Provider):
         # dry_run spawns no job, so the call is safe to retry
         quote = self.retry.call(self._request, "POST", JOBS_PATH, json=body,
                                 params={"dry_run": "true"})
-        cost, currency = quote.get("cost"), quote.get("cost_currency")
-        if not isinstance(cost, int | float) or isinstance(cost, bool) or not currency:
-            raise MalformedResponseError("Mistral's dry run gave no price", provider=self.name,
-                                         body=quote)
-        return float(cost), str(currency)
+        return _quote_from_mistral(quote)
 
     @reads("mistral", "Mistral's answer")
     def get_job(self, job_id: str) -> Job:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from tuneops.errors import (
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
+    ProviderError,
     VendorConnectionError,
     VendorServerError,
     VendorTimeoutError,
@@ -178,6 +178,40 @@ def file_from_openai(raw: dict[str, Any]) -> UploadedFile:
                         created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
 
 
+def _next_cursor(endpoint: str, items: list[dict[str, Any]], sent: set[str]) -> str:
+    """The `after` cursor for the page after `items` (a page that said `has_more: true`).
+
+    The published spec lets a server answer `has_more: true` whatever it sent before; one that
+    keeps doing so without moving on (the same last id again, or an empty page) would have us ask
+    forever. A cursor that does not advance is an answer we cannot read: MalformedResponseError,
+    after at most one repeated request. `sent` holds the cursors already sent, and grows."""
+    cursor = items[-1].get("id") if items else None
+    if not isinstance(cursor, str) or not cursor:
+        raise MalformedResponseError(
+            f"OpenAI's {endpoint} answered has_more=true with "
+            + ("an empty page" if not items else f"a last item without an id ({cursor!r})")
+            + f"; stopped paging after {len(sent) + 1} requests", provider="openai")
+    if cursor in sent:
+        raise MalformedResponseError(
+            f"OpenAI's {endpoint} keeps answering has_more=true after {cursor!r}: the cursor does"
+            f" not advance; stopped paging after {len(sent) + 1} requests", provider="openai")
+    sent.add(cursor)
+    return cursor
+
+
+def _is_cancelled(job: Job) -> bool:
+    return job.status == "cancelled"
+
+
+def _is_paused(job: Job) -> bool:
+    return job.raw_status in ("paused", "pausing")
+
+
+def _is_resumed(job: Job) -> bool:
+    # "pausing" maps to running but is on its way to paused
+    return job.status in ("validating", "queued", "running") and job.raw_status != "pausing"
+
+
 @contextlib.contextmanager
 def vendor_errors() -> Iterator[None]:
     """Map the SDK's exceptions into ours, by HTTP status first; always chained."""
@@ -212,6 +246,7 @@ class OpenAIProvider(Provider):
     supports_events = True
     supports_checkpoints = True
     key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"  # the openai SDK reads it too
     notes = (VendorNote(date=NO_NEW_JOBS_FROM.isoformat(),
                         text="OpenAI accepts no new fine-tuning jobs from 2027-01-06"),)
 
@@ -234,8 +269,8 @@ class OpenAIProvider(Provider):
         super().__init__(retry=retry, timeout=timeout)
         key, self.key_source = resolve_key(self.name, self.key_env, api_key)
         self._key: Secret = key
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self._shown_url = url_without_password(self.base_url)  # and its password is now a secret
+        self.base_url = self.configured_url(base_url, DEFAULT_BASE_URL)
+        self._shown_url = url_without_password(self.base_url)
         self.part_size = part_size
         self.files_api_limit = files_api_limit
         self.upload_workers = upload_workers
@@ -374,41 +409,89 @@ class OpenAIProvider(Provider):
     def get_job(self, job_id: str) -> Job:
         return job_from_openai(self._get(self.client.fine_tuning.jobs.retrieve, job_id).model_dump())
 
-    def _pages(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(self, endpoint: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+               ) -> Iterator[dict[str, Any]]:
+        """Every item of a cursor-paged list (jobs, events, checkpoints), one explicit page
+        request at a time; every paging loop of this adapter goes through here. Not the SDK's
+        auto-pagination: it follows `has_more` without checking that the cursor moves."""
+        sent: set[str] = set()
         after: str | None = None
         while True:
-            extra = {"after": after} if after else {}
+            extra = {"after": after} if after is not None else {}
             page = self._get(fn, *args, limit=self.page_size, **kwargs, **extra)
             items = [item.model_dump() for item in page.data]
             yield from items
-            if not items or not getattr(page, "has_more", False):
+            if not getattr(page, "has_more", False):
                 return
-            after = items[-1]["id"]
+            after = _next_cursor(endpoint, items, sent)
+
+    def _change_state(self, action: str, fn: Callable[..., Any], job_id: str,
+                      reached: Callable[[Job], bool]) -> Job:
+        """Cancel, pause or resume `job_id`, through the one retry layer (`RetryPolicy`; the SDK's
+        own retries are off). The retry layer repeats the request after a dropped connection, a
+        timeout or a 5xx, but such a failure is ambiguous: the vendor may have acted and only its
+        answer was lost, and then the repeated request is refused (400 "already cancelled", "job
+        is not running") although the job is where we asked it to be. So a refusal that follows
+        an ambiguous failure is settled by re-reading the job: in the requested state, the call
+        succeeded; otherwise (or if the job cannot be read) the refusal is raised as it was."""
+        lost: list[ProviderError] = []
+
+        def once() -> Any:
+            try:
+                with vendor_errors():
+                    return fn(job_id)
+            except (VendorConnectionError, VendorServerError) as exc:
+                lost.append(exc)
+                raise
+
+        try:
+            return job_from_openai(self.retry.call(once).model_dump())
+        except InvalidRequestError as exc:
+            if not lost:  # refused at the first answer we got: nothing was ambiguous
+                raise
+            refused = exc
+        try:
+            job: Job | None = self.get_job(job_id)
+        except ProviderError:
+            job = None
+        if job is None or not reached(job):
+            raise refused
+        return job.model_copy(update={"warnings": [
+            *job.warnings,
+            f"the answer to {action} was lost ({lost[-1].message}) and the repeated request was"
+            f" refused ({refused.message}); the job is {job.raw_status}, as requested",
+        ]})
 
     @reads("openai", "OpenAI's answer")
     def list_jobs(self, *, client_ref: str | None = None) -> Iterator[Job]:
         meta = {"metadata": {REF_KEY: client_ref}} if client_ref else {}
-        for raw in self._pages(self.client.fine_tuning.jobs.list, **meta):
+        for raw in self._pages("GET /fine_tuning/jobs", self.client.fine_tuning.jobs.list,
+                               **meta):
             yield job_from_openai(raw)
 
     @reads("openai", "OpenAI's answer")
     def cancel_job(self, job_id: str) -> Job:
-        return job_from_openai(self._get(self.client.fine_tuning.jobs.cancel, job_id).model_dump())
+        return self._change_state("cancel", self.client.fine_tuning.jobs.cancel, job_id,
+                                  _is_cancelled)
 
     @reads("openai", "OpenAI's answer")
     def pause_job(self, job_id: str) -> Job:
-        return job_from_openai(self._get(self.client.fine_tuning.jobs.pause, job_id).model_dump())
+        return self._change_state("pause", self.client.fine_tuning.jobs.pause, job_id,
+                                  _is_paused)
 
     @reads("openai", "OpenAI's answer")
     def resume_job(self, job_id: str) -> Job:
-        return job_from_openai(self._get(self.client.fine_tuning.jobs.resume, job_id).model_dump())
+        return self._change_state("resume", self.client.fine_tuning.jobs.resume, job_id,
+                                  _is_resumed)
 
     @reads("openai", "OpenAI's answer")
     def list_events(self, job_id: str) -> Iterator[JobEvent]:
-        for raw in self._pages(self.client.fine_tuning.jobs.list_events, job_id):
+        for raw in self._pages(f"GET /fine_tuning/jobs/{job_id}/events",
+                               self.client.fine_tuning.jobs.list_events, job_id):
             yield event_from_openai(job_id, raw)
 
     @reads("openai", "OpenAI's answer")
     def list_checkpoints(self, job_id: str) -> Iterator[Checkpoint]:
-        for raw in self._pages(self.client.fine_tuning.jobs.checkpoints.list, job_id):
+        for raw in self._pages(f"GET /fine_tuning/jobs/{job_id}/checkpoints",
+                               self.client.fine_tuning.jobs.checkpoints.list, job_id):
             yield checkpoint_from_openai(job_id, raw)

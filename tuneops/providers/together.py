@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,10 +127,21 @@ def usd_from_nanodollars(value: Any) -> float | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A datetime from Together's ISO 8601 strings (``...Z`` included); None when absent."""
-    if not value:
+    """A UTC datetime from Together's ISO 8601 strings (``...Z`` included; a time without an
+    offset is taken as UTC); None when absent or unreadable. Lenient on purpose: the spec types
+    event and checkpoint `created_at` as any string, and one odd timestamp must cost that item
+    its time, not the whole listing (the text stays in the item's raw payload or data)."""
+    if value is None or isinstance(value, bool) or value == "":
         return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    try:
+        if isinstance(value, int | float):  # not in the spec; a Unix time, as files carry
+            return utc_from_timestamp(value)
+        if not isinstance(value, str):
+            return None
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def suffix_with_ref(user_suffix: str | None, client_ref: str) -> str:
@@ -215,8 +227,11 @@ def event_from_together(job_id: str, index: int, raw: dict[str, Any]) -> JobEven
     # Events have no id; `hash` when given, else the position in the job's (oldest first) list.
     data = {k: raw[k] for k in ("type", "step", "total_steps", "token_count", "param_count",
                                 "checkpoint_path", "model_path", "wandb_url") if raw.get(k) is not None}
+    created = parse_time(raw.get("created_at"))
+    if created is None and raw.get("created_at") not in (None, ""):
+        data["created_at_raw"] = str(raw["created_at"])[:200]  # unreadable: kept as sent
     return JobEvent(provider="together", job_id=job_id, id=str(raw.get("hash") or f"{job_id}:{index}"),
-                    created_at=parse_time(raw.get("created_at")),
+                    created_at=created,
                     level=str(raw.get("level") or "info"), message=str(raw.get("message") or ""),
                     data=data)
 
@@ -231,10 +246,11 @@ def checkpoint_from_together(job_id: str, raw: dict[str, Any]) -> Checkpoint:
 
 @reads("together", "Together's answer")
 def file_from_together(raw: dict[str, Any]) -> UploadedFile:
-    # `FileResponse.created_at` is a Unix timestamp (jobs use ISO strings)
+    # `FileResponse.created_at` is a Unix timestamp (jobs use ISO strings); parse_time reads
+    # both, and an unreadable one costs the file its time, not the upload
     return UploadedFile(provider="together", id=vendor_id(raw["id"]), bytes=raw.get("bytes"),
                         filename=raw.get("filename"), status=raw.get("processing_status"),
-                        created_at=utc_from_timestamp(raw.get("created_at")), raw=raw)
+                        created_at=parse_time(raw.get("created_at")), raw=raw)
 
 
 class _StatusError(Exception):
@@ -294,6 +310,7 @@ class TogetherProvider(Provider):
     supports_checkpoints = True
     supports_server_estimate = True
     key_env = "TOGETHER_API_KEY"
+    base_url_env = "TOGETHER_BASE_URL"
 
     def __init__(
         self,
@@ -311,7 +328,12 @@ class TogetherProvider(Provider):
         super().__init__(retry=retry, timeout=timeout)
         key, self.key_source = resolve_key(self.name, self.key_env, api_key)
         self._key: Secret = key
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        if base_url is None and os.environ.get(self.base_url_env):
+            # TOGETHER_BASE_URL is the server root for the together SDK (its paths start with
+            # /v1); ours includes /v1, so it is added here (a value that has it already is kept)
+            root = os.environ[self.base_url_env].rstrip("/")
+            base_url = root if root.endswith("/v1") else root + "/v1"
+        self.base_url = self.configured_url(base_url, DEFAULT_BASE_URL)
         self.poll_interval = poll_interval
         self.processing_limit = processing_limit
         self.client = http_client if http_client is not None else httpx2.Client(timeout=timeout)

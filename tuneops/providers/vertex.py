@@ -295,6 +295,8 @@ class VertexProvider(Provider):
     methods = ("sft", "dpo")
     upload_kind = "gcs"
     key_env = "GOOGLE_APPLICATION_CREDENTIALS"
+    # google-genai reads it too; Cloud Storage follows STORAGE_EMULATOR_HOST (google-cloud-storage)
+    base_url_env = "GOOGLE_VERTEX_BASE_URL"
     uses_api_key = False
     # https://ai.google.dev/gemini-api/docs/model-tuning (checked 2026-11-28)
     notes = (
@@ -356,7 +358,10 @@ class VertexProvider(Provider):
                              " `gcloud auth application-default login`, or pass project=")
         self.page_size = page_size
         self._storage = storage_client
-        self.client = self._genai_client(http_client, base_url)
+        host = ("aiplatform.googleapis.com" if self.location == "global"
+                else f"{self.location}-aiplatform.googleapis.com")
+        self.base_url = self.configured_url(base_url, f"https://{host}")
+        self.client = self._genai_client(http_client, self.base_url + "/")
 
     def _genai_client(self, http_client: Any, base_url: str | None) -> Any:
         import httpx2

@@ -53,6 +53,19 @@ APIS: dict[str, tuple[str, str]] = {
     "together": ("/together/v1", "tuneops.providers.sandbox.together_api:TogetherApi"),
     "vertex": ("/vertex", "tuneops.providers.sandbox.vertex_api:VertexApi"),
 }
+# name -> the settings that point tuneops and the vendor's official SDK at a served sandbox:
+# (variable, value after the server's root URL, who reads it)
+CLIENT_SETTINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "openai": (("OPENAI_BASE_URL", "/openai/v1", "tuneops and the openai SDK"),),
+    # mistralai reads no base-URL variable: give the SDK Mistral(server_url=<the same value>)
+    "mistral": (("MISTRAL_BASE_URL", "/mistral", "tuneops; the mistralai SDK takes it as"
+                 " Mistral(server_url=...)"),),
+    # the together SDK's base URL is the server root (its paths start with /v1)
+    "together": (("TOGETHER_BASE_URL", "/together", "tuneops and the together SDK"),),
+    "vertex": (("GOOGLE_VERTEX_BASE_URL", "/vertex/", "tuneops and google-genai"),
+               ("STORAGE_EMULATOR_HOST", "/vertex", "google-cloud-storage (tuneops uploads"
+                " through it)")),
+}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 

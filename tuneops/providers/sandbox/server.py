@@ -168,6 +168,15 @@ class SandboxServer:
         """Base URL of each mounted vendor API, e.g. ``{"openai": "http://.../openai/v1"}``."""
         return {name: self.url + prefix for name, prefix in self.sandbox.mounts().items()}
 
+    def client_settings(self) -> dict[str, list[dict[str, str]]]:
+        """For each mounted vendor API, the settings that point tuneops and the vendor's SDK at
+        this server: ``{"together": [{"name": "TOGETHER_BASE_URL", "value": ..., "for": ...}]}``."""
+        from tuneops.providers.sandbox.app import CLIENT_SETTINGS
+
+        return {name: [{"name": var, "value": self.url + tail, "for": who}
+                       for var, tail, who in CLIENT_SETTINGS.get(name, ())]
+                for name in self.sandbox.mounts()}
+
     def serve_forever(self) -> None:
         try:
             self.httpd.serve_forever(poll_interval=0.2)
