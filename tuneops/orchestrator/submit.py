@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuneops.datasets.estimate import Estimate
-from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundError
+from tuneops.errors import BudgetExceededError, DataValidationError, NotFoundError, UsageError
 from tuneops.orchestrator.ledger import JobRecord, Ledger, answer_mismatch, new_job_id
 from tuneops.paths import state_dir
 from tuneops.providers.base import Provider
@@ -131,6 +131,28 @@ class Orchestrator:
         from tuneops.providers.sandbox import SandboxTransport
 
         return cls.sandboxed(SandboxTransport(speed=self.sandbox_speed))  # the default store dir
+
+    def provider_for(self, record: JobRecord) -> Provider:
+        """The adapter for the endpoint `record`'s job was sent to: a job is followed where it
+        was sent, whatever OPENAI_BASE_URL and the like say now."""
+        return self.provider_at(record.provider, record.endpoint)
+
+    def provider_at(self, name: str, endpoint: str | None) -> Provider:
+        current = self.provider(name)
+        if (self._factory is not None or self.sandbox or not endpoint or "://" not in endpoint
+                or self._account(current) == endpoint):
+            return current
+        key = f"{name} at {endpoint}"
+        if key not in self._providers:
+            from tuneops.providers.registry import provider_class
+
+            cls = provider_class(name)
+            if ":***@" in endpoint:
+                raise UsageError(f"this {name} job was sent to {endpoint}, and tuneops stores no"
+                                 " password", hint=f"set {cls.base_url_env or 'the base URL'} to"
+                                 " that URL, with its password, to follow it")
+            self._providers[key] = cls.at(endpoint)
+        return self._providers[key]
 
     @staticmethod
     def _account(p: Provider) -> str:
@@ -358,7 +380,7 @@ class Orchestrator:
         record = self.ledger.get(ref)
         if record.vendor_job_id is None:
             return record
-        job = self.provider(record.provider).get_job(record.vendor_job_id)
+        job = self.provider_for(record).get_job(record.vendor_job_id)
         return self.apply(record, job)[0]
 
     def apply(self, record: JobRecord, job: Job, *, all_events: bool = True
@@ -372,7 +394,7 @@ class Orchestrator:
             # written, neither events nor cost nor state (the ledger refuses it too)
             logging.getLogger("tuneops").warning("%s: %s", record.id, why)
             return record, False
-        provider = self.provider(record.provider)
+        provider = self.provider_for(record)
         status_changed = job.status != record.status
         events = None
         if provider.supports_events and (all_events or status_changed or job.is_final):
@@ -419,7 +441,7 @@ class Orchestrator:
 
             raise UsageError(f"{record.id} was never created at {record.provider}",
                              hint="`tuneops reconcile` resolves interrupted submissions")
-        job = self.provider(record.provider).cancel_job(record.vendor_job_id)
+        job = self.provider_for(record).cancel_job(record.vendor_job_id)
         updated, _ = self.ledger.record_vendor_job(record.id, job)
         return updated
 

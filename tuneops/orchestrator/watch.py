@@ -54,7 +54,7 @@ def _unchanged(rec: JobRecord, job: Job) -> bool:
 
 def _provider_pass(orch: Orchestrator, name: str, records: list[JobRecord],
                    result: PassResult) -> None:
-    adapter = orch.provider(name)
+    adapter = orch.provider_for(records[0])  # all of `records` were sent to one endpoint
     wanted = {r.vendor_job_id: r for r in records if r.vendor_job_id}
     seen = {}
     for job in adapter.list_jobs():
@@ -84,22 +84,24 @@ def watch_pass(orch: Orchestrator, *, jobs: list[str] | None = None,
     records = ([ledger.get(j) for j in jobs] if jobs else ledger.list_jobs(unfinished=True))
     records = [r for r in records if not is_finished(r) and r.vendor_job_id]
     result = PassResult()
-    by_provider: dict[str, list[JobRecord]] = {}
+    # one listing per vendor endpoint: a job is followed where it was sent
+    by_endpoint: dict[tuple[str, str | None], list[JobRecord]] = {}
     for r in records:
-        by_provider.setdefault(r.provider, []).append(r)
+        by_endpoint.setdefault((r.provider, r.endpoint), []).append(r)
 
-    def run(name: str) -> None:
+    def run(key: tuple[str, str | None]) -> None:
+        name = key[0]
         try:
-            _provider_pass(orch, name, by_provider[name], result)
+            _provider_pass(orch, name, by_endpoint[key], result)
         except ProviderError as exc:
             result.errors[name] = exc.message
             if exc.retry_after is not None:
                 result.retry_after = max(result.retry_after or 0.0, exc.retry_after)
 
-    for name in by_provider:
-        orch.provider(name)  # create adapters in this thread, before fanning out
-    with ThreadPoolExecutor(max_workers=max(1, len(by_provider))) as pool:
-        list(pool.map(run, by_provider))
+    for group in by_endpoint.values():
+        orch.provider_for(group[0])  # create adapters in this thread, before fanning out
+    with ThreadPoolExecutor(max_workers=max(1, len(by_endpoint))) as pool:
+        list(pool.map(run, by_endpoint))
     now = datetime.now(UTC)
     followed = {r.id for r in records}
     for fresh in ledger.list_jobs(unfinished=True):

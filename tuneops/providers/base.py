@@ -63,6 +63,11 @@ class Provider(ABC):
         self.timeout = timeout
 
     @classmethod
+    def at(cls, endpoint: str) -> Provider:
+        """This adapter sending to `endpoint` (a job's recorded endpoint), credentials as usual."""
+        return cls(base_url=endpoint)  # type: ignore[call-arg]
+
+    @classmethod
     def configured_url(cls, given: str | None, default: str) -> str:
         """The endpoint to use: `given`, else `base_url_env`, else the vendor's `default`, without
         a trailing slash. A password in it becomes a secret, redacted from everything shown."""

@@ -450,6 +450,10 @@ class MistralProvider(Provider):
         return cls(api_key="sk-sandbox", server_url=SANDBOX_SERVER_URL, retry=retry,
                    http_client=httpx2.Client(transport=transport), **options)
 
+    @classmethod
+    def at(cls, endpoint: str) -> MistralProvider:
+        return cls(server_url=endpoint)  # the SDK's name for it
+
     def __repr__(self) -> str:
         return f"MistralProvider(server_url={self.server_url!r}, key from {self.key_source})"
 

@@ -78,3 +78,26 @@ def test_serve_prints_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     from tuneops.providers.sandbox.app import APIS, CLIENT_SETTINGS
 
     assert set(CLIENT_SETTINGS) == set(APIS)
+
+
+@pytest.mark.parametrize("vendor", ["mistral", "together"])
+def test_a_job_is_followed_where_it_was_sent(vendor: str, served: SandboxServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submitted to the served sandbox, then the environment points elsewhere (nothing listens
+    there): `watch` and `status` still ask the endpoint the job was sent to."""
+    for item in served.client_settings()[vendor]:
+        monkeypatch.setenv(item["name"], item["value"])
+    monkeypatch.setenv(provider_class(vendor).key_env, "test-key-0123456789")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["submit", str(EXAMPLE), "--provider", vendor, "--model",
+                              TARGETS[vendor], "--yes", "--json"])
+    assert res.exit_code == 0, res.output
+    job_id = json.loads(res.stdout)["id"]
+    for item in served.client_settings()[vendor]:
+        monkeypatch.setenv(item["name"], "http://127.0.0.1:9/nothing-here")
+    res = runner.invoke(cli, ["watch", job_id, "--timeout", "120", "--json"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["status", job_id, "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "succeeded" and doc["endpoint"].startswith(served.url), doc
