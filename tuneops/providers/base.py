@@ -68,16 +68,21 @@ class Provider(ABC):
         return cls(base_url=endpoint)  # type: ignore[call-arg]
 
     @classmethod
-    def configured_url(cls, given: str | None, default: str) -> str:
+    def configured_url(cls, given: str | None, default: str, *, env_path: str = "") -> str:
         """The endpoint to use: `given`, else `base_url_env`, else the vendor's `default`, without
-        a trailing slash. A password in it becomes a secret, redacted from everything shown."""
+        a trailing slash. `env_path` is what the adapter adds to the variable's value when that is
+        the server root the vendor's SDK reads (Together's paths start with /v1; a value that
+        ends with it already is kept). A password in the URL becomes a secret, redacted from
+        everything shown."""
         import os
 
         from tuneops.redaction import url_without_password
 
-        url = (given or (os.environ.get(cls.base_url_env) if cls.base_url_env else None)
-               or default).rstrip("/")
-        url_without_password(url)
+        from_env = os.environ.get(cls.base_url_env, "").rstrip("/") if cls.base_url_env else ""
+        if from_env and env_path and not from_env.endswith(env_path):
+            from_env += env_path
+        url = (given or from_env or default).rstrip("/")
+        url_without_password(url)  # remembers its password
         return url
 
     # -- lifecycle -------------------------------------------------------------------------------

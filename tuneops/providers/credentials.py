@@ -13,20 +13,16 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tuneops import redaction as _redaction
 from tuneops.errors import MissingCredentialsError, UsageError
 from tuneops.paths import state_dir
 
 __all__ = [
-    "REDACTED",
     "Secret",
     "keys_path",
-    "redact",
-    "redact_exception",
     "remove_key",
     "resolve_key",
     "sent_credentials",
@@ -34,8 +30,6 @@ __all__ = [
     "stored_providers",
 ]
 
-T = TypeVar("T")
-REDACTED = _redaction.REDACTED
 # Request headers that carry a credential (Authorization's token, vendors' API-key headers).
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "api-key", "x-api-key",
                        "x-goog-api-key")
@@ -183,15 +177,3 @@ def sent_credentials(source: Any) -> list[str]:
         if len(candidate) >= _MIN_SECRET and candidate not in found:
             found.append(candidate)
     return found
-
-
-def redact(value: T, secrets: Sequence[str] = ()) -> T:
-    """`value` with every secret tuneops holds, and each of `secrets`, replaced (see
-    `tuneops.redaction`)."""
-    return _redaction.redact(value, secrets)
-
-
-def redact_exception(exc: BaseException, secrets: Sequence[str] = ()) -> None:
-    """Take every secret tuneops holds, and each of `secrets`, out of `exc` and its chain, in
-    place: we chain from SDK exceptions, and a traceback prints them."""
-    _redaction.redact_exception(exc, secrets)

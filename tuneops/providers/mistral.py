@@ -55,7 +55,7 @@ from tuneops.errors import (
     error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, redact, redact_exception, resolve_key, sent_credentials
+from tuneops.providers.credentials import Secret, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     Job,
@@ -70,6 +70,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
+from tuneops.redaction import redact, redact_exception
 
 __all__ = [
     "DEFAULT_LEARNING_RATE",

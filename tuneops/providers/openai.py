@@ -34,7 +34,7 @@ from tuneops.errors import (
     error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, redact_exception, resolve_key, sent_credentials
+from tuneops.providers.credentials import Secret, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     ErrorKind,
@@ -50,7 +50,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
-from tuneops.redaction import url_without_password
+from tuneops.redaction import redact_exception, url_without_password
 
 __all__ = [
     "NO_NEW_JOBS_FROM",

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -47,7 +46,7 @@ from tuneops.errors import (
     error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import Secret, redact, resolve_key, sent_credentials
+from tuneops.providers.credentials import Secret, resolve_key, sent_credentials
 from tuneops.providers.models import (
     Checkpoint,
     ErrorKind,
@@ -62,6 +61,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
+from tuneops.redaction import redact
 
 __all__ = [
     "NANODOLLAR",
@@ -328,12 +328,8 @@ class TogetherProvider(Provider):
         super().__init__(retry=retry, timeout=timeout)
         key, self.key_source = resolve_key(self.name, self.key_env, api_key)
         self._key: Secret = key
-        if base_url is None and os.environ.get(self.base_url_env):
-            # TOGETHER_BASE_URL is the server root for the together SDK (its paths start with
-            # /v1); ours includes /v1, so it is added here (a value that has it already is kept)
-            root = os.environ[self.base_url_env].rstrip("/")
-            base_url = root if root.endswith("/v1") else root + "/v1"
-        self.base_url = self.configured_url(base_url, DEFAULT_BASE_URL)
+        # TOGETHER_BASE_URL is the server root, as the together SDK reads it; ours ends in /v1
+        self.base_url = self.configured_url(base_url, DEFAULT_BASE_URL, env_path="/v1")
         self.poll_interval = poll_interval
         self.processing_limit = processing_limit
         self.client = http_client if http_client is not None else httpx2.Client(timeout=timeout)

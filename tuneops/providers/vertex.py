@@ -38,7 +38,7 @@ from tuneops.errors import (
     error_class_for_status,
 )
 from tuneops.providers.base import DEFAULT_TIMEOUT, Provider
-from tuneops.providers.credentials import redact_exception, sent_credentials
+from tuneops.providers.credentials import sent_credentials
 from tuneops.providers.models import (
     ErrorKind,
     Job,
@@ -51,6 +51,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
+from tuneops.redaction import redact_exception
 
 __all__ = [
     "ADAPTER_SIZES",
