@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tuneops.errors import ProviderError
+from tuneops.errors import ProviderError, TuneopsError
 from tuneops.orchestrator.ledger import JobRecord, answer_mismatch
 from tuneops.orchestrator.submit import Orchestrator
 from tuneops.providers.models import Job
@@ -98,8 +98,12 @@ def watch_pass(orch: Orchestrator, *, jobs: list[str] | None = None,
             if exc.retry_after is not None:
                 result.retry_after = max(result.retry_after or 0.0, exc.retry_after)
 
-    for group in by_endpoint.values():
-        orch.provider_for(group[0])  # create adapters in this thread, before fanning out
+    for key, group in list(by_endpoint.items()):
+        try:
+            orch.provider_for(group[0])  # create adapters in this thread, before fanning out
+        except TuneopsError as exc:  # e.g. an endpoint whose password tuneops does not store
+            result.errors[key[0]] = exc.message
+            del by_endpoint[key]
     with ThreadPoolExecutor(max_workers=max(1, len(by_endpoint))) as pool:
         list(pool.map(run, by_endpoint))
     now = datetime.now(UTC)

@@ -197,7 +197,7 @@ class Provider(ABC):
         """Create a job exactly once, even when the answer to the create request is lost.
 
         A creation that fails ambiguously (no answer, a dropped connection, a 5xx: the vendor may
-        have created the job) is followed by a look-up of `spec.client_ref` (itself retried); the
+        have created the job) is followed by a look-up of `spec.client_ref` (its reads retried); the
         job found is adopted. Only a creation known not to have happened is sent again: a 429
         (refused), or an ambiguous failure after the look-up found no job; both wait as the retry
         policy says. A look-up that fails for good raises `UnconfirmedCreateError`, which is
@@ -209,7 +209,9 @@ class Provider(ABC):
             except (VendorConnectionError, VendorServerError) as exc:
                 ambiguous: ProviderError = exc
             try:
-                found = self.retry.call(self.find_job_by_ref, spec.client_ref)
+                # not wrapped in another retry: each page of the look-up is a retried read
+                # already (one retry layer; wrapping it sent attempts x attempts requests)
+                found = self.find_job_by_ref(spec.client_ref)
             except ProviderError as exc:
                 raise UnconfirmedCreateError(
                     f"creating the job failed ambiguously ({ambiguous.message}) and {self.name}"
