@@ -71,11 +71,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Exit codes: 0 success, 1 the data has errors (or a strict conversion would lose data),
     2 usage error, 3 file could not be read or written, 4 tokenizer data problem,
     5 vendor error (refused, failed or unreachable), 6 missing or rejected credentials,
-    70 internal error, 130 interrupted, 141 output pipe closed.
+    70 internal error, 130 interrupted, 141 output pipe closed, 143 terminated (SIGTERM).
     """
+    from tuneops.cli._common import handle_sigterm
     from tuneops.redaction import install_log_redaction
 
     install_log_redaction()  # no key reaches a log line, whichever library logs it
+    handle_sigterm()  # a `kill` cleans up as Ctrl-C does, and exits 143
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 

@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_IO",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_TOKENIZER",
     "EXIT_USAGE",
     "EXIT_VENDOR",
@@ -53,6 +54,26 @@ EXIT_AUTH = 6
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that every
+    clean-up that runs on an interrupt (temporary outputs, worker processes, temporary
+    directories) runs on a `kill` too."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Turn SIGTERM into `Terminated` (main thread only: Python delivers signals there)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
 
 # The one place domain errors become exit codes (most specific first).
 _EXIT_CODES: tuple[tuple[type[TuneopsError], int], ...] = (
@@ -135,9 +156,10 @@ def command(f: F) -> F:
             code = exit_code_for(err)
             _report_error(err.message, err.hint, as_json, code)
             ctx.exit(code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            click.echo("terminated" if terminated else "interrupted", err=True)
+            ctx.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         except BrokenPipeError:
             # the reader went away (`tuneops ... | head`): stop quietly, as shell tools do
             devnull = os.open(os.devnull, os.O_WRONLY)

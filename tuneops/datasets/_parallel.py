@@ -13,6 +13,7 @@ or more chunks than one pipe buffer holds) `concurrent.futures.ProcessPoolExecut
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -43,12 +44,27 @@ def _result_path(tmpdir: str, index: int) -> str:
     return os.path.join(tmpdir, f"result-{index:06d}.pickle")
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies, however it dies (SIGKILL included:
+    no clean-up of the parent's runs then). prctl(PR_SET_PDEATHSIG) is Linux's; this module forks
+    only on Linux."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _child(func: Callable[[tuple[Any, ...]], Any], jobs: list[tuple[Any, ...]], r: int,
-           tmpdir: str) -> None:
+           tmpdir: str, parent: int) -> None:
     """Body of a forked child: take chunk indices until the pipe is empty. Never returns."""
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports an interrupt
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's Python handler
+        _die_with_parent(parent)
         while len(b := os.read(r, 4)) == 4:
             index = int.from_bytes(b, "little")
             result = func(jobs[index])
@@ -73,11 +89,12 @@ def _fork_join(
     os.write(w, b"".join(i.to_bytes(4, "little") for i in range(len(jobs))))
     os.close(w)
     children: list[int] = []
+    parent = os.getpid()
     try:
         for _ in range(workers - 1):
             pid = os.fork()
             if pid == 0:
-                _child(func, jobs, r, tmpdir)
+                _child(func, jobs, r, tmpdir, parent)
             children.append(pid)
         ready: dict[int, R] = {}
         next_index = 0
