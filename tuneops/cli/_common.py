@@ -167,6 +167,16 @@ def command(f: F) -> F:
             ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException):
             raise
+        except OSError as err:
+            # The system refused a read or write we did not expect to fail (a full disk, a
+            # file-size limit, a read-only directory): a problem of the machine, not a bug.
+            if debug:
+                raise
+            where = f"{err.filename}: " if err.filename else ""
+            _report_error(f"{where}{err.strerror or err}",
+                          "free space, raise the limit or choose a writable place, then run it again",
+                          as_json, EXIT_IO)
+            ctx.exit(EXIT_IO)
         except Exception as err:
             redact_exception(err)
             if debug:

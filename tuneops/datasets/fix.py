@@ -103,9 +103,13 @@ def atomic_writer(dst: str) -> Iterator[IO[bytes]]:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dst)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise DatasetIOError(f"{dst}: cannot be written: {exc.strerror or exc}",
+                                 hint="free space or raise the file-size limit; nothing was"
+                                 " written") from exc
         raise
 
 
