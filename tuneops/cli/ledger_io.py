@@ -87,7 +87,7 @@ def costs(by: str, include_sandbox: bool, db: str | None, as_json: bool) -> None
 @command
 def export(fmt: str, output: str | None, db: str | None) -> None:
     """Every job in the ledger, oldest first, as JSON lines or CSV (one row per job)."""
-    from tuneops.datasets.fix import atomic_writer
+    from tuneops.datasets.output import atomic_writer
     from tuneops.orchestrator import JobRecord, Ledger
 
     fields = list(JobRecord.field_names())

@@ -13,7 +13,6 @@ or more chunks than one pipe buffer holds) `concurrent.futures.ProcessPoolExecut
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
@@ -44,27 +43,37 @@ def _result_path(tmpdir: str, index: int) -> str:
     return os.path.join(tmpdir, f"result-{index:06d}.pickle")
 
 
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this child when its parent dies, however it dies (SIGKILL included:
-    no clean-up of the parent's runs then). prctl(PR_SET_PDEATHSIG) is Linux's; this module forks
-    only on Linux."""
+def _parent_death_request() -> Callable[[], None]:
+    """What a forked child calls first to have the kernel kill it when its parent dies, however
+    it dies (SIGKILL included: no clean-up of the parent's runs then). prctl(PR_SET_PDEATHSIG) is
+    Linux's; this module forks only on Linux. Looked up in the parent, before forking, so that a
+    child starts on its chunks at once."""
     import ctypes
 
+    parent = os.getpid()
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        prctl = None
     pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
+
+    def request() -> None:
+        if prctl is not None:
+            prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return request
 
 
 def _child(func: Callable[[tuple[Any, ...]], Any], jobs: list[tuple[Any, ...]], r: int,
-           tmpdir: str, parent: int) -> None:
+           tmpdir: str, die_with_parent: Callable[[], None]) -> None:
     """Body of a forked child: take chunk indices until the pipe is empty. Never returns."""
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports an interrupt
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's Python handler
-        _die_with_parent(parent)
+        die_with_parent()
         while len(b := os.read(r, 4)) == 4:
             index = int.from_bytes(b, "little")
             result = func(jobs[index])
@@ -89,12 +98,12 @@ def _fork_join(
     os.write(w, b"".join(i.to_bytes(4, "little") for i in range(len(jobs))))
     os.close(w)
     children: list[int] = []
-    parent = os.getpid()
+    die_with_parent = _parent_death_request()
     try:
         for _ in range(workers - 1):
             pid = os.fork()
             if pid == 0:
-                _child(func, jobs, r, tmpdir, parent)
+                _child(func, jobs, r, tmpdir, die_with_parent)
             children.append(pid)
         ready: dict[int, R] = {}
         next_index = 0

@@ -14,9 +14,7 @@ is only read.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +30,11 @@ from tuneops.datasets._neutral import (
 )
 from tuneops.datasets.detect import detect_format
 from tuneops.datasets.formats import READERS, WRITERS
+from tuneops.datasets.output import atomic_writer
 from tuneops.datasets.reader import open_dataset, read_records
 from tuneops.datasets.records import FORMATS
 from tuneops.datasets.rules import get_pack
-from tuneops.errors import DatasetIOError, LossyConversionError, UsageError
+from tuneops.errors import LossyConversionError, UsageError
 
 __all__ = [
     "CHANGE_KINDS",
@@ -206,22 +205,6 @@ def _flatten_preference(ex: Example, notes: Notes) -> None:
     ex.preferred = ex.rejected = None
 
 
-def _fsync_dir(path: str) -> None:
-    # makes the rename itself durable; not possible on every platform / filesystem
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def convert_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -269,43 +252,30 @@ def convert_file(
     to_sft = not FORMATS[target].preference
     report = ConversionReport(src_p, dst_p, source, target, pack.provider, pack.method)
 
-    if os.path.isdir(dst_p):
-        raise DatasetIOError(f"{dst_p}: is a directory", hint="give the path of the output file")
-    directory = os.path.dirname(os.path.abspath(dst_p))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dst_p)}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        raise DatasetIOError(f"{dst_p}: cannot write there: {exc.strerror}",
-                             hint="check that the directory exists and is writable") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for rec in read_records(src_p, blank_severity=None):
-                if rec.obj is None:
-                    if rec.findings:
-                        f = rec.findings[0]
-                        report.invalid(rec.line, f.rule, f.message)
-                    else:
-                        report.blank_lines += 1
-                    continue
-                report.examples_read += 1
-                notes = Notes()
-                try:
-                    ex = read(rec.obj, notes)
-                    if to_sft:
-                        _flatten_preference(ex, notes)
-                    obj = write(ex, notes, pack.provider)
-                except DropExample as drop:
-                    report.drop(rec.line, drop.reason, drop.detail)
-                    continue
-                out.write(orjson.dumps(obj))
-                out.write(b"\n")
-                report.examples_written += 1
-                report.record(rec.line, notes)
-            out.flush()
-            os.fsync(out.fileno())
-            os.fchmod(out.fileno(), 0o666 & ~_umask())  # mkstemp's 0600 is not what users expect
-        if strict and not report.lossless:
+    with atomic_writer(dst_p) as out:
+        for rec in read_records(src_p, blank_severity=None):
+            if rec.obj is None:
+                if rec.findings:
+                    f = rec.findings[0]
+                    report.invalid(rec.line, f.rule, f.message)
+                else:
+                    report.blank_lines += 1
+                continue
+            report.examples_read += 1
+            notes = Notes()
+            try:
+                ex = read(rec.obj, notes)
+                if to_sft:
+                    _flatten_preference(ex, notes)
+                obj = write(ex, notes, pack.provider)
+            except DropExample as drop:
+                report.drop(rec.line, drop.reason, drop.detail)
+                continue
+            out.write(orjson.dumps(obj))
+            out.write(b"\n")
+            report.examples_written += 1
+            report.record(rec.line, notes)
+        if strict and not report.lossless:  # raised inside: nothing replaces the destination
             err = LossyConversionError(
                 f"conversion to {pack.provider} {pack.method} would lose data; nothing written\n"
                 + report.summary(),
@@ -313,13 +283,5 @@ def convert_file(
             )
             err.report = report
             raise err
-        os.replace(tmp, dst_p)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise DatasetIOError(f"{dst_p}: conversion failed: {exc.strerror or exc}") from exc
-        raise
-    _fsync_dir(directory)
     report.written = True
     return report

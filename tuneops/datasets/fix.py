@@ -15,17 +15,14 @@ is never modified; both outputs are written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
 
 from tuneops.datasets.findings import ERROR, Finding
+from tuneops.datasets.output import atomic_writer
 from tuneops.datasets.reader import (
     BOM,
     DEFAULT_MAX_DEPTH,
@@ -37,9 +34,9 @@ from tuneops.datasets.reader import (
 )
 from tuneops.datasets.rules import get_pack
 from tuneops.datasets.rules.base import Ctx
-from tuneops.errors import DatasetIOError, UsageError
+from tuneops.errors import UsageError
 
-__all__ = ["REPAIRS", "FixReport", "atomic_writer", "fix_file"]
+__all__ = ["REPAIRS", "FixReport", "fix_file"]
 
 REPAIRS = {
     "strip_bom": "removed a UTF-8 byte order mark",
@@ -86,31 +83,6 @@ class FixReport:
                 for k, r in sorted(self.repairs.items())
             },
         }
-
-
-@contextmanager
-def atomic_writer(dst: str) -> Iterator[IO[bytes]]:
-    """Write to a temporary file beside `dst`, fsync, then rename over it; nothing on failure."""
-    directory = os.path.dirname(os.path.abspath(dst)) or "."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tuneops-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise DatasetIOError(f"{dst}: cannot write there: {exc.strerror}",
-                             hint="check the directory exists and is writable") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise DatasetIOError(f"{dst}: cannot be written: {exc.strerror or exc}",
-                                 hint="free space or raise the file-size limit; nothing was"
-                                 " written") from exc
-        raise
 
 
 def _fix_tool_arguments(obj: dict[str, Any]) -> bool:
