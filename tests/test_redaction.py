@@ -151,3 +151,9 @@ def test_a_keys_file_open_to_others_is_warned_about_and_repaired(
 def test_remember_ignores_short_values() -> None:
     remember("short")
     assert "short" not in known_secrets()
+
+
+def test_a_secret_sharing_a_run_with_a_longer_one_is_still_replaced_whole() -> None:
+    remember("zz-" + KEY[12:40] + "-another-longer-secret-value")  # shares 28 characters with KEY
+    Secret(KEY)
+    assert redact(f"key {KEY} end") == f"key {REDACTED} end"

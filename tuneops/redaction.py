@@ -70,9 +70,13 @@ def known_secrets() -> tuple[str, ...]:
 
 
 def _scrub_text(text: str, secrets: Iterable[str]) -> str:
+    secrets = tuple(secrets)
+    # whole secrets first (longest first), then parts: a part of one secret that another one
+    # shares must not break the other before it is replaced whole
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    for secret in secrets:
         if len(secret) <= _PARTIAL_RUN:
             continue
         # a part of the secret (16+ characters): replace the longest run found at each place
