@@ -1,4 +1,5 @@
-"""What the Together routes share: document kinds, error helpers, ids, times, models and prices.
+"""What the Together routes share: document kinds, error helpers, ids, times, models, prices and
+the per-model limits (``GET /fine-tunes/models/limits``) that the create route enforces.
 
 Error bodies use the OpenAI-compatible envelope ``{"error": {"message", "type", "param",
 "code"}}`` that Together's OpenAI-compatible API answers with; the SDK itself only reads the
@@ -22,13 +23,16 @@ __all__ = [
     "KIND_FILE",
     "KIND_JOB",
     "KIND_SLOT",
+    "LIMITS",
     "USER_ID",
     "USER_SLUG",
     "invalid",
     "iso",
     "json_body",
+    "model_limits",
     "not_found",
     "price_per_token",
+    "supported_models",
     "uuid_id",
 ]
 
@@ -88,3 +92,70 @@ def price_per_token(model: str, method: str, training_type: str) -> float | None
         return None
     per_token = row.price_per_1m_tokens / 1_000_000
     return per_token * FULL_FACTOR if training_type == "Full" else per_token
+
+
+# Sandbox limits, the same for every model the sandbox accepts: the bounds the create route has
+# always enforced, published by `model_limits` so that the SDK's client-side checks and the
+# server's agree. Plausible values, not Together's per-model numbers.
+LIMITS = {
+    "max_num_epochs": 100, "max_num_evals": 100, "max_num_checkpoints": 100,
+    "min_learning_rate": 1e-9, "max_learning_rate": 1.0,
+    "min_batch_size": 1, "max_batch_size": 8, "max_batch_size_dpo": 8,  # "max" resolves to these
+    "default_rank": 8, "max_rank": 64, "default_gradient_accumulation_steps": 1,
+    "min_max_seq_length": 512, "max_seq_length_sft": 32768, "max_seq_length_dpo": 16384,
+}
+LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# Price-table models trained with LoRA only ("Model-specific price, LoRA only (no full
+# fine-tuning)" in the row's note); prefixes, matched like the table's prefix rows.
+LORA_ONLY = ("Qwen/Qwen3-235B-A22B",)
+# Models whose chat template carries reasoning (the Qwen3 family and gpt-oss); prefixes.
+REASONING = ("Qwen/Qwen3-", "openai/gpt-oss-")
+
+
+def supported_models() -> list[str]:
+    """The model names the sandbox accepts: those of the Together rows of the price table. A
+    prefix row (e.g. ``meta-llama/Meta-Llama-3.1-8B``) also accepts every longer name, such as
+    ``meta-llama/Meta-Llama-3.1-8B-Instruct-Reference``; those are not listed one by one."""
+    from tuneops.datasets.cost import load_prices
+
+    return load_prices().models("together")
+
+
+def full_training_supported(model: str) -> bool:
+    return not model.startswith(LORA_ONLY)
+
+
+def model_limits(model: str) -> dict[str, Any] | None:
+    """The `FinetuneModelLimits` body for `model`, or None when the sandbox does not accept it.
+
+    The spec (`FineTuneModelLimits`) requires fewer fields than the SDK 3.1.1 reads
+    (`together/types/finetune_model_limits.py`: also ``default_gradient_accumulation_steps``,
+    ``max_num_checkpoints``, ``max_seq_length_sft`` / ``_dpo``, ``min_max_seq_length``,
+    ``supports_full_training`` and ``lora_training.default_rank``, which `create` uses when a
+    LoRA request names no rank): both sets are sent. A LoRA-only model reports
+    ``supports_full_training: false`` with zero ``full_training`` limits, as the SDK documents.
+    """
+    if price_per_token(model, "sft", "Lora") is None:
+        return None
+    full = full_training_supported(model)
+    batch = {k: LIMITS[k] if full else 0 for k in ("max_batch_size", "max_batch_size_dpo",
+                                                      "min_batch_size")}
+    return {
+        "model_name": model,
+        "lora_training": {"max_batch_size": LIMITS["max_batch_size"],
+                          "max_batch_size_dpo": LIMITS["max_batch_size_dpo"],
+                          "min_batch_size": LIMITS["min_batch_size"], "max_rank": LIMITS["max_rank"],
+                          "default_rank": LIMITS["default_rank"],
+                          "target_modules": list(LORA_TARGET_MODULES)},
+        "full_training": batch,
+        "supports_full_training": full,
+        **{k: LIMITS[k] for k in ("max_num_epochs", "max_num_evals", "max_num_checkpoints",
+                                  "max_learning_rate", "min_learning_rate",
+                                  "default_gradient_accumulation_steps", "max_seq_length_sft",
+                                  "max_seq_length_dpo", "min_max_seq_length")},
+        "supports_vision": False,
+        "supports_tools": True,
+        "supports_reasoning": model.startswith(REASONING),
+        # LoRA jobs here produce the adapter only (their checkpoints are "adapter")
+        "merge_output_lora": False,
+    }

@@ -11,9 +11,15 @@ The flow is the one the SDK drives (`together/lib/resources/files.py`, `UploadMa
    shows ``processing_status`` (PENDING, QUEUED, RUNNING, COMPLETED, INVALID_FORMAT) and, once
    done, ``validation_report`` (`together/types/file_response.py`).
 
-Validation runs tuneops' own Together rule pack once, at preprocess; its verdict shows when the
-processing "finishes". Sandbox simplification: files up to `instant_bytes` (1 MiB) are processed
-by the time preprocess answers; larger ones take `PROCESS_S_PER_MB` vendor seconds per MB.
+The spec also has a one-request upload, ``POST /files/upload`` (multipart form: purpose,
+file_name, optional file_type, file), answering the `FileResponse` at once; the SDK 3.1.1 never
+calls it (its ``files.upload`` drives the flow above). It skips the checksum dedupe: the spec gives
+it no 409.
+
+Validation runs tuneops' own Together rule pack once, at preprocess (or at the one-request
+upload); its verdict shows when the processing "finishes". Sandbox simplification: files up to
+`instant_bytes` (1 MiB) are processed by the time preprocess answers; larger ones take
+`PROCESS_S_PER_MB` vendor seconds per MB.
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PURPOSES", "TogetherFiles", "detect_format"]
 
-PURPOSES = ("fine-tune", "calibration", "eval", "batch-api")  # `FilePurpose`
+# `FilePurpose` of the SDK. The spec's enum differs (no "calibration"; also "eval-sample",
+# "eval-output", "eval-summary", "batch-generated", which are the vendor's outputs, not uploads):
+# the SDK refuses any purpose outside its own list before sending, so its list is the one kept.
+PURPOSES = ("fine-tune", "calibration", "eval", "batch-api")
 FILE_TYPES = ("csv", "jsonl", "parquet")  # `FileType`
 PROCESS_S_PER_MB = 2.0
 STORAGE = "/_storage"
@@ -72,6 +81,7 @@ class TogetherFiles:
 
     def register(self, r: Router) -> None:
         r.route("POST", "/files")(self.reserve)
+        r.route("POST", "/files/upload")(self.upload)
         r.route("PUT", STORAGE + "/{token}")(self.put)
         r.route("POST", "/files/{file_id}/preprocess")(self.preprocess)
         r.route("GET", "/files")(self.list_files)
@@ -87,10 +97,10 @@ class TogetherFiles:
         except ValueError as exc:
             raise invalid(f"Expected a multipart/form-data body ({exc}).") from None
 
-    def reserve(self, req: SandboxRequest) -> SandboxResponse:
-        form = self._form(req)
+    @staticmethod
+    def _fields(form: dict[str, FormPart], keys: tuple[str, ...]) -> dict[str, str]:
         fields: dict[str, str] = {}
-        for key in ("purpose", "file_name", "file_type", "checksum"):
+        for key in keys:
             if key not in form:
                 raise invalid(f"Missing required field: {key}", key, "missing_field")
             fields[key] = form[key].data.decode("utf-8", "replace")
@@ -99,6 +109,10 @@ class TogetherFiles:
         if fields["file_type"] not in FILE_TYPES:
             raise invalid(f"Invalid file_type {fields['file_type']!r}; one of {list(FILE_TYPES)}",
                           "file_type")
+        return fields
+
+    def reserve(self, req: SandboxRequest) -> SandboxResponse:
+        fields = self._fields(self._form(req), ("purpose", "file_name", "file_type", "checksum"))
         for doc in self.store.scan(KIND_FILE):
             if doc["checksum"] == fields["checksum"] and doc["purpose"] == fields["purpose"]:
                 body = {"error": {"message": f"File with checksum {fields['checksum']} already"
@@ -137,17 +151,45 @@ class TogetherFiles:
             raise not_found(f"File {file_id} not found.", "id")
         if slot["bytes"] is None:
             raise invalid(f"File {file_id} has not been uploaded yet.", "id", "file_not_uploaded")
+        doc = self._process(file_id, slot)
+        with self.store.tx() as t:
+            t.insert(KIND_FILE, file_id, doc)
+            t.delete(KIND_SLOT, slot["token"])
+        return SandboxResponse.json(200, self.view(doc))
+
+    def upload(self, req: SandboxRequest) -> SandboxResponse:
+        """The spec's one-request upload: the bytes in the form, the `FileResponse` back."""
+        form = self._form(req)
+        if "file_type" not in form:  # optional; the spec's `FileType` default
+            form["file_type"] = FormPart("file_type", b"jsonl")
+        fields = self._fields(form, ("purpose", "file_name", "file_type"))
+        part = form.get("file")
+        if part is None:
+            raise invalid("Missing required field: file", "file", "missing_field")
+        file_id = uuid_id("file-", self.sandbox.new_id("file-"))
+        size = self.store.write_blob(file_id, [part.data])
+        meta = {**fields, "filename": fields["file_name"], "bytes": size,
+                "checksum": hashlib.sha256(part.data).hexdigest(),
+                "created_at": int(self.sandbox.now())}
+        doc = self._process(file_id, meta)
+        self.store.insert(KIND_FILE, file_id, doc)
+        return SandboxResponse.json(200, self.view(doc))
+
+    def _process(self, file_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+        """The stored file's document for the bytes stored under `file_id`, described by `meta`
+        (filename, purpose, file_type, checksum, created_at, bytes): checked against the checksum,
+        then with the rule pack; its processing "finishes" after a delay that grows with size."""
         digest = hashlib.sha256()
         for chunk in self.store.iter_blob(file_id):
             digest.update(chunk)
         now = self.sandbox.now()
-        size = slot["bytes"]
+        size = meta["bytes"]
         delay = 0.0 if size <= self.instant_bytes else PROCESS_S_PER_MB * size / 1e6 / self.sandbox.speed
-        doc = {"id": file_id, "filename": slot["filename"], "purpose": slot["purpose"],
-               "file_type": slot["file_type"], "checksum": slot["checksum"], "bytes": size,
-               "created_at": slot["created_at"], "processing_start": now,
+        doc = {"id": file_id, "filename": meta["filename"], "purpose": meta["purpose"],
+               "file_type": meta["file_type"], "checksum": meta["checksum"], "bytes": size,
+               "created_at": meta["created_at"], "processing_start": now,
                "processing_done": now + delay, "validations": {}}
-        if digest.hexdigest() != slot["checksum"]:
+        if digest.hexdigest() != meta["checksum"]:
             doc["report"] = {"valid": False, "error_type": "INVALID_FORMAT",
                              "error": "The uploaded bytes do not match the checksum given.",
                              "nlines": None, "dataset_format": None}
@@ -159,10 +201,7 @@ class TogetherFiles:
                              "nlines": check["lines"],
                              "error": check["message"] if check["errors"] else None,
                              "error_type": "INVALID_FORMAT" if check["errors"] else None}
-        with self.store.tx() as t:
-            t.insert(KIND_FILE, file_id, doc)
-            t.delete(KIND_SLOT, slot["token"])
-        return SandboxResponse.json(200, self.view(doc))
+        return doc
 
     def check(self, doc: dict[str, Any], method: str) -> dict[str, Any]:
         """Check a file with our Together rule pack for `method`, once (cached on the document)."""
@@ -188,6 +227,9 @@ class TogetherFiles:
             "id": doc["id"], "object": "file", "bytes": doc["bytes"], "created_at": doc["created_at"],
             "filename": doc["filename"], "FileType": doc["file_type"], "purpose": doc["purpose"],
             "processing_status": status,
+            # Required by the spec's `FileResponse` (not in the SDK's type): whether processing has
+            # finished, whatever its verdict.
+            "Processed": status in ("COMPLETED", "INVALID_FORMAT"),
         }
         if status in ("COMPLETED", "INVALID_FORMAT"):
             out["validation_report"] = {"file_id": doc["id"], **doc["report"]}

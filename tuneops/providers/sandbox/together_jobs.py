@@ -1,11 +1,15 @@
-"""Together fine-tune routes: create, list, retrieve, cancel, events, checkpoints, estimate-price.
+"""Together fine-tune routes: create, list, retrieve, cancel, events, checkpoints, estimate-price,
+and the model catalogue the SDK reads before every create (``GET /fine-tunes/models/limits``;
+``GET /fine-tunes/models/supported``, in the spec though the SDK 3.1.1 has no method for it).
 
 Request bodies follow `FinetuneRequest` (together/lib/types/fine_tuning.py) and
 `FineTuningEstimatePriceParams` (together/types/fine_tuning_estimate_price_params.py). Like the
 OpenAI emulator, the data is checked at create (with tuneops' Together rule pack for the job's
 method) and the verdict shows later: a job whose data breaks the rules sits ``pending``, then ends
 ``user_error`` with a ``job_user_error`` event naming the line. A training file whose processing
-already ended ``INVALID_FORMAT`` is refused at once (400).
+already ended ``INVALID_FORMAT`` is refused at once (400). The hyperparameters are checked against
+the limits that ``/fine-tunes/models/limits`` publishes (`together_common.LIMITS`), so a request
+the SDK lets through is one the sandbox accepts, and ``batch_size: "max"`` resolves to them.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from tuneops.providers.sandbox.faults import unit_draw
 from tuneops.providers.sandbox.together_common import (
     KIND_FILE,
     KIND_JOB,
+    LIMITS,
     USER_SLUG,
+    full_training_supported,
     invalid,
     json_body,
+    model_limits,
     not_found,
     price_per_token,
+    supported_models,
     uuid_id,
 )
 from tuneops.providers.sandbox.together_views import (
@@ -49,8 +57,15 @@ _CREATE_KEYS = {
 # Nominal durations in vendor seconds, divided by the sandbox speed when a job is created.
 PENDING_S, QUEUE_S, RUN_BASE_S, RUN_PER_STEP_S, RUN_MAX_S, CANCEL_S = 15.0, 30.0, 90.0, 1.5, 7200.0, 10.0
 SUFFIX_MAX = 40  # "Up to 40 character suffix" (SDK docstring of fine_tuning.create)
-MAX_BATCH = 8  # what "max" resolves to in the sandbox (the real value depends on the model)
-DEFAULT_LORA_R = 8  # sandbox default rank when the request names none
+DEFAULT_LORA_R = LIMITS["default_rank"]  # the rank when the request names no training_type
+
+
+def _epochs(body: dict[str, Any]) -> Any:
+    return _number(body, "n_epochs", 1, LIMITS["max_num_epochs"], integer=True) if "n_epochs" in body else 1
+
+
+def _evals(body: dict[str, Any]) -> Any:
+    return _number(body, "n_evals", 0, LIMITS["max_num_evals"], integer=True) if body.get("n_evals") else 0
 
 
 def _number(body: dict[str, Any], key: str, low: float, high: float, *, integer: bool = False) -> Any:
@@ -69,6 +84,8 @@ class TogetherJobs:
         self.store = api.store
 
     def register(self, r: Router) -> None:
+        r.route("GET", "/fine-tunes/models/limits")(self.limits)
+        r.route("GET", "/fine-tunes/models/supported")(self.supported)
         r.route("POST", "/fine-tunes/estimate-price")(self.estimate_price)
         r.route("POST", "/fine-tunes")(self.create)
         r.route("GET", "/fine-tunes")(self.list_jobs)
@@ -112,6 +129,11 @@ class TogetherJobs:
                     "lora_dropout": 0.0, "lora_trainable_modules": "all-linear"}
         if not isinstance(ttype, dict) or ttype.get("type") not in ("Lora", "Full"):
             raise invalid("training_type.type must be 'Lora' or 'Full'", "training_type")
+        rank = ttype.get("lora_r")
+        if ttype["type"] == "Lora" and rank is not None and (
+                not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= LIMITS["max_rank"]):
+            raise invalid(f"lora_r must be an integer between 1 and {LIMITS['max_rank']}, got {rank!r}",
+                          "lora_r")
         return dict(ttype)
 
     def _model(self, body: dict[str, Any], method: str, ttype: str) -> tuple[str, float]:
@@ -123,6 +145,8 @@ class TogetherJobs:
             raise invalid(f"Model {model} is not available for fine-tuning (the tuneops sandbox"
                           " accepts the Together models in its price table).", "model",
                           "model_not_available")
+        if ttype == "Full" and not full_training_supported(model):
+            raise invalid(f"Full fine-tuning is not supported for {model}; use LoRA.", "training_type")
         return model, usd
 
     # -- create --------------------------------------------------------------------------------
@@ -143,14 +167,21 @@ class TogetherJobs:
         if files.processing_status(training, self.sandbox.now()) == "INVALID_FORMAT":
             raise invalid(f"Training file {training['id']} failed validation: {report.get('error')}",
                           "training_file", "invalid_training_file")
-        n_epochs = _number(body, "n_epochs", 1, 100, integer=True) if "n_epochs" in body else 1
-        n_evals = _number(body, "n_evals", 0, 100, integer=True) if body.get("n_evals") else 0
-        n_ckpt = _number(body, "n_checkpoints", 1, 100, integer=True) if body.get("n_checkpoints") else 1
-        lr = _number(body, "learning_rate", 1e-9, 1.0) if "learning_rate" in body else 1e-5
+        n_epochs = _epochs(body)
+        n_evals = _evals(body)
+        n_ckpt = (_number(body, "n_checkpoints", 1, LIMITS["max_num_checkpoints"], integer=True)
+                  if body.get("n_checkpoints") else 1)
+        lr = (_number(body, "learning_rate", LIMITS["min_learning_rate"], LIMITS["max_learning_rate"])
+              if "learning_rate" in body else 1e-5)
         warmup = _number(body, "warmup_ratio", 0, 1) if "warmup_ratio" in body else 0.0
+        dpo = method["method"] == "dpo"
+        max_batch = LIMITS["max_batch_size_dpo" if dpo else "max_batch_size"]
         batch = body.get("batch_size", "max")
         if batch != "max":
-            batch = _number(body, "batch_size", 1, 1024, integer=True)
+            batch = _number(body, "batch_size", LIMITS["min_batch_size"], max_batch, integer=True)
+        if body.get("max_seq_length") is not None:
+            _number(body, "max_seq_length", LIMITS["min_max_seq_length"],
+                    LIMITS["max_seq_length_dpo" if dpo else "max_seq_length_sft"], integer=True)
         suffix = body.get("suffix")
         if suffix is not None and (not isinstance(suffix, str) or not 1 <= len(suffix) <= SUFFIX_MAX):
             raise invalid(f"suffix must be a string of 1 to {SUFFIX_MAX} characters", "suffix")
@@ -172,7 +203,7 @@ class TogetherJobs:
         job_id = uuid_id("ft-", self.sandbox.new_id("ft-"))
         now = self.sandbox.now()
         examples = check["examples"]
-        resolved_batch = MAX_BATCH if batch == "max" else batch
+        resolved_batch = max_batch if batch == "max" else batch
         per_epoch = max(1, math.ceil(examples / resolved_batch))
         total_steps = 0 if error else per_epoch * n_epochs
         speed = self.sandbox.speed
@@ -247,6 +278,26 @@ class TogetherJobs:
         assert doc is not None
         return SandboxResponse.json(200, job_object(doc, now, truncated=True))
 
+    # -- models --------------------------------------------------------------------------------
+
+    def limits(self, req: SandboxRequest) -> SandboxResponse:
+        name = req.arg("model_name")
+        if not name:
+            raise invalid("model_name is required", "model_name", "missing_field")
+        doc = model_limits(name)
+        if doc is None:
+            # The spec's 404 body is a bare {"message"}; the error envelope of every other route
+            # is sent too (the SDK reads neither, only the status).
+            message = (f"Model {name} is not available for fine-tuning (the tuneops sandbox accepts"
+                       " the Together models in its price table).")
+            return SandboxResponse.json(404, {"message": message, "error": {
+                "message": message, "type": "invalid_request_error", "param": "model_name",
+                "code": "model_not_available"}})
+        return SandboxResponse.json(200, doc)
+
+    def supported(self, req: SandboxRequest) -> SandboxResponse:
+        return SandboxResponse.json(200, {"models": supported_models()})
+
     # -- price ---------------------------------------------------------------------------------
 
     def estimate_price(self, req: SandboxRequest) -> SandboxResponse:
@@ -268,8 +319,8 @@ class TogetherJobs:
                 return SandboxResponse.json(200, {"estimation_available": False,
                                                   "unavailable_reason": f"{which}_file_{reason}"})
             tokens[which] = files.check(doc, method["method"])["tokens"]
-        n_epochs = _number(body, "n_epochs", 1, 100, integer=True) if "n_epochs" in body else 1
-        n_evals = _number(body, "n_evals", 0, 100, integer=True) if body.get("n_evals") else 0
+        n_epochs = _epochs(body)
+        n_evals = _evals(body)
         train, evals = tokens["train"] * n_epochs, tokens["eval"] * n_evals
         price = round((train + evals) * usd, 9)  # to the nanodollar, like total_price
         user_limit = 1000.0  # a sandbox account's credit limit, in dollars

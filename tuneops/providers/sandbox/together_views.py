@@ -5,7 +5,15 @@ Statuses (`FinetuneJobStatus`, together/lib/types/fine_tuning.py): the timeline'
 shows as ``pending``, then ``queued``, ``running``; the last tenth of the run is spent
 ``compressing`` then ``uploading`` the model (training steps end at 90 % of the run); the job ends
 ``completed``, ``error`` (vendor failure), ``user_error`` (bad data) or, after
-``cancel_requested``, ``cancelled``. Event types are `FinetuneEventType` (types/finetune_event_type.py).
+``cancel_requested``, ``cancelled``. Event types are `FinetuneEventType` (types/finetune_event_type.py),
+plus ``job_user_error``, which only the SDK's older enum (`lib/types/fine_tuning.py`,
+``JOB_USER_ERROR``) names.
+
+Every event carries all the fields the spec's `FineTuneEvent` requires (``param_count``,
+``token_count``, ``total_steps``, ``wandb_url``, ``step``, ``checkpoint_path``, ``model_path``,
+``training_offset``, ``hash``), typed as the spec types them (integers and strings, never null):
+an event that has nothing to say in one sends 0 or "" (`EVENT_DEFAULTS`). The SDK types them all
+as optional (`together/types/finetune_event.py`) and so reads either.
 """
 
 from __future__ import annotations
@@ -17,10 +25,14 @@ from tuneops.providers.sandbox.app import b62
 from tuneops.providers.sandbox.timeline import Timeline
 from tuneops.providers.sandbox.together_common import USER_ID, iso
 
-__all__ = ["TRAIN_SHARE", "checkpoint_steps", "job_checkpoints", "job_events", "job_object",
-           "status_at", "timeline_of"]
+__all__ = ["EVENT_DEFAULTS", "TRAIN_SHARE", "checkpoint_steps", "job_checkpoints", "job_events",
+           "job_object", "status_at", "timeline_of"]
 
 TRAIN_SHARE = 0.9  # share of the run spent training; the rest compressing (half) and uploading
+EVENT_DEFAULTS: dict[str, Any] = {
+    "param_count": 0, "token_count": 0, "total_steps": 0, "wandb_url": "", "step": 0,
+    "checkpoint_path": "", "model_path": "", "training_offset": 0,
+}
 
 
 def timeline_of(doc: dict[str, Any]) -> Timeline:
@@ -144,7 +156,8 @@ def job_events(doc: dict[str, Any], now: float) -> list[dict[str, Any]]:
         if t <= (stop if limit is None else limit):
             found.append((t, len(found), {
                 "object": "fine-tune-event", "created_at": iso(t), "type": type_, "level": level,
-                "message": message, "hash": b62(jid, type_, len(found), length=16), **extra}))
+                "message": message, **EVENT_DEFAULTS, **extra,
+                "hash": b62(jid, type_, len(found), length=16)}))
 
     add(tl.created_at, "job_pending", "Fine tune request created")
     end = tl.real(tl.end_w)
