@@ -7,7 +7,15 @@ there. This adapter therefore refuses that mode instead of sending anything.
 
 Flow: the JSONL goes to Cloud Storage under a configured ``gs://bucket/prefix`` (object named by
 its sha256, so the same content is stored once), then ``tunings.tune`` gets its ``gs://`` URI.
-Credentials are Application Default Credentials (``google.auth.default``).
+
+Credentials: ``TUNEOPS_VERTEX_ACCESS_TOKEN``, when set, is a plain OAuth 2 access token (e.g. the
+output of ``gcloud auth print-access-token``), sent as it is and never refreshed (it lasts about an
+hour); it is held as a secret, redacted from everything tuneops shows. Otherwise Application
+Default Credentials (``google.auth.default``). Settings: ``GOOGLE_CLOUD_PROJECT``,
+``GOOGLE_CLOUD_LOCATION``, ``TUNEOPS_VERTEX_BUCKET`` (``gs://BUCKET/PREFIX``);
+``GOOGLE_VERTEX_BASE_URL`` points the tuning calls elsewhere and ``STORAGE_EMULATOR_HOST`` the
+uploads (google-cloud-storage then sends no credentials, as it does for any emulator): both are
+what ``tuneops sandbox serve`` prints, with the other settings above.
 
 API reference: https://cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/projects.locations.tuningJobs
 Supervised tuning: https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-use-supervised-tuning
@@ -51,7 +59,7 @@ from tuneops.providers.models import (
     vendor_id,
 )
 from tuneops.providers.retry import RetryPolicy, parse_retry_after
-from tuneops.redaction import redact_exception
+from tuneops.redaction import redact_exception, remember
 
 __all__ = [
     "ADAPTER_SIZES",
@@ -69,6 +77,10 @@ SANDBOX_STORAGE_ENDPOINT = "http://sandbox.tuneops/vertex"
 SANDBOX_PROJECT, SANDBOX_LOCATION, SANDBOX_BUCKET = "tuneops-sandbox", "us-central1", "gs://tuneops-sandbox/tuneops"
 REF_LABEL = "tuneops_ref"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+# a plain OAuth 2 access token, used instead of Application Default Credentials when set
+TOKEN_ENV = "TUNEOPS_VERTEX_ACCESS_TOKEN"
+# google-cloud-storage's emulator setting (a URL, scheme included, despite its name)
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 _METHODS = {"sft": "SUPERVISED_FINE_TUNING", "dpo": "PREFERENCE_TUNING"}
 # AdapterSize enum of the API (google-genai types.AdapterSize); which sizes a model accepts is per
 # model (Gemini 2.5 Flash: 1, 2, 4, 8, 16 per the supervised tuning page).
@@ -258,9 +270,13 @@ def vendor_errors(what: str = "Vertex AI") -> Iterator[None]:
         redact_exception(exc, sent_credentials(exc))
         status = int(exc.code or 0)
         headers = dict(getattr(exc.response, "headers", None) or {})
+        hint = (f"the access token in {TOKEN_ENV} may have expired (one lasts about an hour):"
+                " set a fresh one (`gcloud auth print-access-token`)"
+                if status == 401 and os.environ.get(TOKEN_ENV) else "")
         raise error_class_for_status(status)(
             f"{what} answered {status} {exc.status or ''}: {exc.message}", provider="vertex",
-            status_code=status, body=exc.details, retry_after=parse_retry_after(headers)) from exc
+            status_code=status, body=exc.details, retry_after=parse_retry_after(headers),
+            hint=hint) from exc
     except core_exc.GoogleAPICallError as exc:
         redact_exception(exc, sent_credentials(exc))
         status = int(exc.code or 0)
@@ -314,9 +330,12 @@ class VertexProvider(Provider):
         where = ", ".join(f"{label} {os.environ[var]}" for label, var in (
             ("project", "GOOGLE_CLOUD_PROJECT"), ("location", "GOOGLE_CLOUD_LOCATION"))
             if os.environ.get(var)) or "no GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION set"
-        how = ("run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
-               " to a service-account key file; set GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION"
+        how = ("run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS"
+               f" to a service-account key file or {TOKEN_ENV} to an access token (`gcloud auth"
+               " print-access-token`); set GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION"
                " and TUNEOPS_VERTEX_BUCKET (gs://BUCKET/PREFIX)")
+        if _env_token() is not None:
+            return f"env:{TOKEN_ENV} ({where})", ""
         named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         if named:
             if Path(named).is_file():
@@ -432,7 +451,12 @@ class VertexProvider(Provider):
         if self._storage is None:
             from google.cloud import storage
 
-            self._storage = storage.Client(project=self.project, credentials=self._credentials)
+            # With STORAGE_EMULATOR_HOST set, google-cloud-storage talks to that endpoint with
+            # anonymous credentials: ours (a real token, or ADC that would refresh against
+            # Google) are not handed to it, so they never reach an emulator.
+            emulated = bool(os.environ.get(STORAGE_EMULATOR_ENV))
+            self._storage = storage.Client(project=self.project,
+                                           credentials=None if emulated else self._credentials)
         # google-cloud-storage 3.x fetches bucket metadata in a background thread only to label
         # trace spans; that is an extra buckets.get a tuning user may not be allowed to make.
         if getattr(self._storage, "_bucket_metadata_cache", None) is not None:
@@ -574,9 +598,24 @@ def _refuse_developer_api(project: str | None) -> None:
             " GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION (and unset GOOGLE_GENAI_USE_VERTEXAI=false)")
 
 
+def _env_token() -> str | None:
+    """The access token in TUNEOPS_VERTEX_ACCESS_TOKEN, remembered as a secret, or None."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        return None
+    remember(token)  # from now on, redacted from every error, body and log record
+    return token
+
+
 def _credentials(given: Any) -> tuple[Any, str | None]:
     if given is not None:
         return given, None
+    token = _env_token()
+    if token is not None:
+        from google.oauth2.credentials import Credentials
+
+        # no refresh token: used as it is until Google answers 401 (it lasts about an hour)
+        return Credentials(token=token), None  # type: ignore[no-untyped-call]
     import google.auth
     import google.auth.exceptions
 
@@ -585,6 +624,7 @@ def _credentials(given: Any) -> tuple[Any, str | None]:
     except google.auth.exceptions.DefaultCredentialsError as exc:
         raise MissingCredentialsError(
             "no Google Cloud credentials (Application Default Credentials) for Vertex AI",
-            hint="run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS"
-            " to a service-account key file") from exc
+            hint="run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS"
+            f" to a service-account key file, or set {TOKEN_ENV} to an access token"
+            " (`gcloud auth print-access-token`)") from exc
     return creds, project

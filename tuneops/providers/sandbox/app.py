@@ -54,7 +54,9 @@ APIS: dict[str, tuple[str, str]] = {
     "vertex": ("/vertex", "tuneops.providers.sandbox.vertex_api:VertexApi"),
 }
 # name -> the settings that point tuneops and the vendor's official SDK at a served sandbox:
-# (variable, value after the server's root URL, who reads it)
+# (variable, value, who reads it). A value starting with "/" is a path on the served sandbox
+# (`SandboxServer.client_settings` puts the server's root URL before it); any other value is
+# given as it is (a project, a bucket, a token the sandbox accepts).
 CLIENT_SETTINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "openai": (("OPENAI_BASE_URL", "/openai/v1", "tuneops and the openai SDK"),),
     # mistralai reads no base-URL variable: give the SDK Mistral(server_url=<the same value>)
@@ -64,7 +66,15 @@ CLIENT_SETTINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "together": (("TOGETHER_BASE_URL", "/together", "tuneops and the together SDK"),),
     "vertex": (("GOOGLE_VERTEX_BASE_URL", "/vertex/", "tuneops and google-genai"),
                ("STORAGE_EMULATOR_HOST", "/vertex", "google-cloud-storage (tuneops uploads"
-                " through it)")),
+                " through it)"),
+               # any project is accepted; these are tuneops' own sandbox values (vertex.py)
+               ("GOOGLE_CLOUD_PROJECT", "tuneops-sandbox", "tuneops and google-genai"),
+               ("GOOGLE_CLOUD_LOCATION", "us-central1", "tuneops and google-genai"),
+               # the one bucket the emulated Cloud Storage has (vertex_gcs.BUCKETS)
+               ("TUNEOPS_VERTEX_BUCKET", "gs://tuneops-sandbox/tuneops", "tuneops"),
+               # any bearer token is accepted, and none is stored
+               ("TUNEOPS_VERTEX_ACCESS_TOKEN", "sandbox-access-token", "tuneops; google-genai"
+                " takes it as credentials=google.oauth2.credentials.Credentials(token=...)")),
 }
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         request = SandboxRequest(
             method=self.command,
-            path=urllib.parse.unquote(split.path),
+            path=split.path,  # percent-encoded: decoding is the routes' (SandboxRequest)
             query=urllib.parse.parse_qsl(split.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
@@ -170,11 +170,14 @@ class SandboxServer:
 
     def client_settings(self) -> dict[str, list[dict[str, str]]]:
         """For each mounted vendor API, the settings that point tuneops and the vendor's SDK at
-        this server: ``{"together": [{"name": "TOGETHER_BASE_URL", "value": ..., "for": ...}]}``."""
+        this server: ``{"together": [{"name": "TOGETHER_BASE_URL", "value": ..., "for": ...}]}``.
+        A table value starting with "/" is a path here (the root URL goes before it); any other
+        is a plain value (a project, a bucket, a token), given as it is."""
         from tuneops.providers.sandbox.app import CLIENT_SETTINGS
 
-        return {name: [{"name": var, "value": self.url + tail, "for": who}
-                       for var, tail, who in CLIENT_SETTINGS.get(name, ())]
+        return {name: [{"name": var, "value": self.url + value if value.startswith("/") else value,
+                        "for": who}
+                       for var, value, who in CLIENT_SETTINGS.get(name, ())]
                 for name in self.sandbox.mounts()}
 
     def serve_forever(self) -> None:

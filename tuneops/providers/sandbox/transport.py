@@ -53,7 +53,8 @@ class SandboxTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     def _to_sandbox(request: httpx2.Request, body: bytes) -> SandboxRequest:
         return SandboxRequest(
             method=request.method,
-            path=request.url.path,
+            # percent-encoded, as the server and the requests transport pass it (SandboxRequest)
+            path=request.url.raw_path.decode("ascii").partition("?")[0],
             query=list(request.url.params.multi_items()),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
