@@ -1,16 +1,18 @@
 """Mistral and Together answers that their published OpenAPI specs allow (see
 /work/shared/specs), which the adapters must read: Mistral's dry-run quote with a null or nested
 price, a create answered in the quote shape, files with ``bytes: null``; Together timestamps that
-are not ISO 8601. No network: `httpx2.MockTransport` handlers play the vendors."""
+are not ISO 8601. No network: respx routes (the `httpx2_mock` fixture of the pytest-httpx2
+plugin, which patches httpcore2) play the vendors to providers built on a plain `httpx2.Client()`;
+a request no route matches fails the test."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+import respx
 
 from tuneops.errors import MalformedResponseError, ProviderError
 from tuneops.orchestrator.submit import Orchestrator
@@ -19,33 +21,33 @@ from tuneops.providers.models import JobSpec
 from tuneops.providers.retry import RetryPolicy
 from tuneops.providers.together import TogetherProvider
 
-Handler = Callable[[httpx2.Request], httpx2.Response]
+MISTRAL = "http://mistral.test"
+TOGETHER = "http://together.test"
 FILE_ID = "e85980c9-409e-4a46-9304-36588f6292b0"
 JOB_ID = "7ad642c1-fc6f-4ab1-9d9b-2f4c6a8d1e3b"
 SPEC = JobSpec(base_model="open-mistral-7b", training_file=FILE_ID, client_ref="tn-abc2345")
 
 
-def mistral(handler: Handler) -> MistralProvider:
-    return MistralProvider(api_key="sk-test", server_url="http://mistral.test",
-                           retry=RetryPolicy(sleep=lambda _: None),
-                           http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+def mistral() -> MistralProvider:
+    # pytest-httpx2 patches httpcore2's pool, so the default transport is intercepted
+    return MistralProvider(api_key="sk-test", server_url=MISTRAL,
+                           retry=RetryPolicy(sleep=lambda _: None), http_client=httpx2.Client())
 
 
-def together(handler: Handler) -> TogetherProvider:
-    return TogetherProvider(api_key="tgp-test", base_url="http://together.test/v1",
-                            retry=RetryPolicy(sleep=lambda _: None),
-                            http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+def together() -> TogetherProvider:
+    return TogetherProvider(api_key="tgp-test", base_url=f"{TOGETHER}/v1",
+                            retry=RetryPolicy(sleep=lambda _: None), http_client=httpx2.Client())
 
 
-def answering(path: str, body: Any, seen: list[str] | None = None) -> Handler:
-    def handle(request: httpx2.Request) -> httpx2.Response:
-        if seen is not None:
-            seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
-        if request.url.path == path:
-            return httpx2.Response(200, json=body)
-        return httpx2.Response(404, json={"detail": "not found"})
+def answering(router: respx.Router, path: str, body: Any, status: int = 200,
+              base: str = MISTRAL) -> respx.Route:
+    """A route answering `body` on `path`, whatever the method and the query."""
+    return router.route(url=f"{base}{path}").respond(status, json=body)
 
-    return handle
+
+def sent(route: respx.Route) -> list[str]:
+    return [f"{c.request.method} {c.request.url.path}?{c.request.url.query.decode()}"
+            for c in route.calls]
 
 
 # -- Mistral: the dry-run quote --------------------------------------------------------------
@@ -58,16 +60,16 @@ def legacy_quote(**kw: Any) -> dict[str, Any]:
             "deprecated": True, "epochs": 4.29, "training_steps": 10, **kw}
 
 
-def test_mistral_dry_run_null_cost_is_no_quote_with_the_reason() -> None:
-    seen: list[str] = []
+def test_mistral_dry_run_null_cost_is_no_quote_with_the_reason(httpx2_mock: respx.Router) -> None:
     reason = "the price of this model cannot be estimated yet"
-    p = mistral(answering("/v1/fine_tuning/jobs", legacy_quote(cost=None, cost_currency=None,
-                                                               details=reason), seen))
+    route = answering(httpx2_mock, "/v1/fine_tuning/jobs",
+                      legacy_quote(cost=None, cost_currency=None, details=reason))
+    p = mistral()
     with pytest.raises(ProviderError) as info:
         p.server_estimate(SPEC)
     assert not isinstance(info.value, MalformedResponseError)  # a legitimate answer, no price
     assert reason in info.value.message
-    assert seen == ["POST /v1/fine_tuning/jobs?dry_run=true"]  # a dry run: no job spawned
+    assert sent(route) == ["POST /v1/fine_tuning/jobs?dry_run=true"]  # a dry run: no job spawned
     # submit and `tuneops submit --quote` go on without a quote, saying why
     quote, why = Orchestrator._quote(p, SPEC)
     assert quote is None and reason in why
@@ -85,22 +87,27 @@ def test_mistral_dry_run_null_cost_is_no_quote_with_the_reason() -> None:
      "hyperparameters": {"training_steps": 10}, "job_type": "completion",
      "metadata": {"cost": 12.5, "cost_currency": "USD"}},
 ])
-def test_mistral_dry_run_reads_the_price_in_metadata(answer: dict[str, Any]) -> None:
-    assert mistral(answering("/v1/fine_tuning/jobs", answer)).server_estimate(SPEC) == (12.5, "USD")
+def test_mistral_dry_run_reads_the_price_in_metadata(httpx2_mock: respx.Router,
+                                                     answer: dict[str, Any]) -> None:
+    answering(httpx2_mock, "/v1/fine_tuning/jobs", answer)
+    assert mistral().server_estimate(SPEC) == (12.5, "USD")
 
 
-def test_mistral_dry_run_top_level_price_still_read_and_currency_taken_from_metadata() -> None:
-    assert mistral(answering("/v1/fine_tuning/jobs", legacy_quote())).server_estimate(SPEC) == (
-        10.0, "EUR")
-    answer = legacy_quote(cost_currency=None, metadata={"cost_currency": "EUR"})
-    assert mistral(answering("/v1/fine_tuning/jobs", answer)).server_estimate(SPEC) == (10.0, "EUR")
+def test_mistral_dry_run_top_level_price_still_read_and_currency_taken_from_metadata(
+        httpx2_mock: respx.Router) -> None:
+    route = answering(httpx2_mock, "/v1/fine_tuning/jobs", legacy_quote())
+    assert mistral().server_estimate(SPEC) == (10.0, "EUR")
+    route.respond(200, json=legacy_quote(cost_currency=None, metadata={"cost_currency": "EUR"}))
+    assert mistral().server_estimate(SPEC) == (10.0, "EUR")
+    route.respond(200, json=legacy_quote(cost_currency=None))
     with pytest.raises(ProviderError, match="no currency"):
-        mistral(answering("/v1/fine_tuning/jobs", legacy_quote(cost_currency=None))
-                ).server_estimate(SPEC)
+        mistral().server_estimate(SPEC)
 
 
-def test_mistral_create_answered_in_the_quote_shape_is_a_malformed_response() -> None:
-    p = mistral(answering("/v1/fine_tuning/jobs", legacy_quote()))
+def test_mistral_create_answered_in_the_quote_shape_is_a_malformed_response(
+        httpx2_mock: respx.Router) -> None:
+    answering(httpx2_mock, "/v1/fine_tuning/jobs", legacy_quote())
+    p = mistral()
     with pytest.raises(MalformedResponseError) as info:
         p.create_job_safely(SPEC)
     assert "price quote" in info.value.message and "KeyError" not in info.value.message
@@ -118,24 +125,30 @@ def file_doc(**kw: Any) -> dict[str, Any]:
             "mimetype": "application/jsonl", "signature": "d4821d2de1917341", **kw}
 
 
-def test_mistral_file_with_null_bytes_is_still_there_and_reused(tmp_path: Path) -> None:
-    p = mistral(answering(f"/v1/files/{FILE_ID}", file_doc()))
+def test_mistral_file_with_null_bytes_is_still_there_and_reused(httpx2_mock: respx.Router,
+                                                                tmp_path: Path) -> None:
+    missing = "0f2c1a7e-0000-4000-8000-000000000000"
+    route = answering(httpx2_mock, f"/v1/files/{FILE_ID}", file_doc())
+    answering(httpx2_mock, f"/v1/files/{missing}", {"detail": "not found"}, status=404)
+    p = mistral()
     assert p.has_file(FILE_ID) is True
     assert Orchestrator._vendor_has_file(p, FILE_ID) is True  # submit reuses the upload
-    assert mistral(answering(f"/v1/files/{FILE_ID}", file_doc(deleted=True))).has_file(FILE_ID) is False
-    assert p.has_file("0f2c1a7e-0000-4000-8000-000000000000") is False  # 404
+    route.respond(200, json=file_doc(deleted=True))
+    assert mistral().has_file(FILE_ID) is False
+    assert p.has_file(missing) is False  # 404
     # the upload answer has bytes: null in the spec's example too
     upload = {k: v for k, v in file_doc().items() if k != "deleted"}
+    answering(httpx2_mock, "/v1/files", upload)
     path = tmp_path / "train.jsonl"
     path.write_text('{"messages": []}\n', encoding="utf-8")
-    uploaded = mistral(answering("/v1/files", upload)).upload_file(path)
+    uploaded = mistral().upload_file(path)
     assert (uploaded.id, uploaded.bytes, uploaded.filename) == (FILE_ID, None, "example.file.jsonl")
 
 
-def test_mistral_file_answer_without_an_id_is_still_malformed() -> None:
+def test_mistral_file_answer_without_an_id_is_still_malformed(httpx2_mock: respx.Router) -> None:
+    answering(httpx2_mock, f"/v1/files/{FILE_ID}", {"object": "file", "bytes": None})
     with pytest.raises(MalformedResponseError):
-        mistral(answering(f"/v1/files/{FILE_ID}", {"object": "file", "bytes": None})
-                ).has_file(FILE_ID)
+        mistral().has_file(FILE_ID)
 
 
 # -- Together: timestamps that are not ISO 8601 ----------------------------------------------
@@ -147,7 +160,8 @@ def event(created_at: Any, n: int) -> dict[str, Any]:
             "model_path": "", "training_offset": 0, "hash": f"h{n}"}
 
 
-def test_together_one_unparseable_timestamp_costs_only_that_item_its_time() -> None:
+def test_together_one_unparseable_timestamp_costs_only_that_item_its_time(
+        httpx2_mock: respx.Router) -> None:
     docs = {
         "/v1/fine-tunes/ft-1/events": {"data": [
             event("2023-05-17T17:35:45.123Z", 0), event("last Tuesday", 1),
@@ -163,11 +177,10 @@ def test_together_one_unparseable_timestamp_costs_only_that_item_its_time() -> N
             {"id": "ft-2", "status": "running", "created_at": "17/05/2023 17:35",
              "started_at": "soon", "suffix": "tuneops--tn-bbb2345"}]},
     }
+    for path, doc in docs.items():
+        answering(httpx2_mock, path, doc, base=TOGETHER)
 
-    def handle(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, json=docs[request.url.path])
-
-    p = together(handle)
+    p = together()
     events = list(p.list_events("ft-1"))
     assert [e.message for e in events] == ["event 0", "event 1", "event 2"]
     assert events[0].created_at is not None and events[2].created_at is not None
