@@ -157,3 +157,24 @@ def test_a_secret_sharing_a_run_with_a_longer_one_is_still_replaced_whole() -> N
     remember("zz-" + KEY[12:40] + "-another-longer-secret-value")  # shares 28 characters with KEY
     Secret(KEY)
     assert redact(f"key {KEY} end") == f"key {REDACTED} end"
+
+
+def test_log_redaction_asked_for_before_any_secret_starts_with_the_first() -> None:
+    """The CLI asks for it first thing; `logging` is loaded, and records scrubbed, only once a
+    secret is held (start-up of commands that handle none pays nothing)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tuneops.redaction import install_log_redaction, remember\n"
+        "install_log_redaction()\n"
+        "assert 'logging' not in sys.modules, 'logging loaded before any secret'\n"
+        f"remember({KEY!r})\n"
+        "import logging\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(message)s')\n"
+        f"logging.getLogger('some.sdk').warning('Bearer %s', {KEY!r})\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    assert out.strip() == f"Bearer {REDACTED}", out

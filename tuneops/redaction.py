@@ -23,12 +23,13 @@ This module imports nothing from tuneops: `tuneops.errors` uses it.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
-import logging
-import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
-from urllib.parse import SplitResult, unquote, urlsplit
+
+# logging and urllib.parse are imported where used: every command imports this module (through
+# tuneops.errors), and `tuneops list` has a start-up budget
 
 __all__ = [
     "REDACTED",
@@ -51,8 +52,9 @@ _PARTIAL_RUN = 16
 class _Held:
     """The process's secrets, longest first (a secret containing another is replaced whole)."""
 
-    lock = threading.Lock()
+    lock = _thread.allocate_lock()
     secrets: tuple[str, ...] = ()
+    log_redaction_wanted = False  # install_log_redaction() was called
     log_factory_installed = False
 
 
@@ -63,6 +65,8 @@ def remember(value: str | None) -> None:
     with _Held.lock:
         if value not in _Held.secrets:
             _Held.secrets = tuple(sorted((*_Held.secrets, value), key=len, reverse=True))
+    if _Held.log_redaction_wanted and not _Held.log_factory_installed:
+        _install_log_factory()
 
 
 def known_secrets() -> tuple[str, ...]:
@@ -151,6 +155,8 @@ def url_without_password(url: str | None) -> str | None:
     remembered as a secret and masked; anything else is returned as it is."""
     if not url or "@" not in url:
         return url
+    from urllib.parse import SplitResult, unquote, urlsplit
+
     try:
         parts = urlsplit(url)
         password = parts.password
@@ -171,15 +177,25 @@ def url_without_password(url: str | None) -> str | None:
 
 
 def install_log_redaction() -> None:
-    """Scrub every log record made from now on in this process (any logger, any handler): its
-    message is formatted and redacted when the record is made. Idempotent."""
+    """Scrub every log record made in this process (any logger, any handler): its message is
+    formatted and redacted when the record is made. Idempotent. Until the first secret is held
+    there is nothing to scrub, so the record factory (and `logging` itself) is installed then:
+    a command that never handles a secret pays nothing for it."""
+    _Held.log_redaction_wanted = True
+    if _Held.secrets:
+        _install_log_factory()
+
+
+def _install_log_factory() -> None:
+    import logging
+
     with _Held.lock:
         if _Held.log_factory_installed:
             return
         _Held.log_factory_installed = True
     previous = logging.getLogRecordFactory()
 
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    def factory(*args: Any, **kwargs: Any) -> Any:
         record = previous(*args, **kwargs)
         known = _Held.secrets
         if known:
